@@ -1,0 +1,378 @@
+"""Settlement maths of the local energy market: pure, exact, to the penny.
+
+Numbers in, numbers out (no Django, no clock). Units:
+
+* energy integer Wh; prices integer ticks of 1/1000 p/kWh (see clearing);
+* Wh x tick = 1 micro-penny, so every exact value is an integer number of
+  micro-pence (``MICRO`` per penny) and nothing is ever a float;
+* results are whole pence (ints); the app turns them into Decimal GBP.
+
+A period's settlement compares each member's traded position with what
+their meter measured (seed 001 §3.5.1, with the community's supplier as the
+balancing party and its backstop prices in place of "average price +- n%"):
+
+* bought locally but imported less (``spill``): the supplier takes the
+  unused energy back at the export price;
+* imported more than bought (``import``): the rest at the import price;
+* exported more than sold (``export``): paid the export price;
+* sold but exported less (``shortfall``): the missing energy is bought from
+  the supplier at the import price.
+
+Members without trades simply import/export at the supplier's prices.
+
+Every money movement is a ``Transfer`` between two accounts, so the app
+can post each one as a balanced double-entry journal line. Local trades go
+through the ``market`` account (buyer -> market -> seller); any congestion
+rent left there (buyers and sellers in different price areas) goes to the
+``fund``, so the market account always nets to zero. Groups of values are
+rounded with the largest-remainder method, so the pence of a group add up
+exactly to the rounded exact total.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Mapping, Sequence
+
+MICRO = 1_000_000  # micro-pence per penny
+BP = 10_000  # basis points in 1
+
+MARKET = "market"
+SUPPLIER = "supplier"
+FUND = "fund"
+OPERATOR = "operator"
+
+
+class SettlementError(ValueError):
+    """Bad input to settlement (a message a person understands)."""
+
+
+def member_account(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def round_half_up(micro: int) -> int:
+    """Micro-pence -> pence, halves away from zero."""
+    q, r = divmod(abs(micro), MICRO)
+    if 2 * r >= MICRO:
+        q += 1
+    return q if micro >= 0 else -q
+
+
+def allocate_pennies(exact_micro: Sequence[int], total_pence: int | None = None) -> list[int]:
+    """Largest-remainder rounding of exact micro-pence values to pence.
+
+    The result sums to ``total_pence`` (default: the exact total rounded half
+    up). Each value is first floored; the missing pence go to the largest
+    remainders, ties to the earlier position. Works for negative values.
+    """
+    vals = [int(v) for v in exact_micro]
+    if total_pence is None:
+        total_pence = round_half_up(sum(vals))
+    floors = [v // MICRO for v in vals]
+    rems = [v - f * MICRO for v, f in zip(vals, floors)]
+    left = total_pence - sum(floors)
+    if left < 0 or left > len(vals):
+        raise SettlementError("Cannot allocate pennies: the total does not match the parts.")
+    order = sorted(range(len(vals)), key=lambda i: (-rems[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors
+
+
+def split_pennies(total_pence: int, weights_bp: Sequence[int]) -> list[int]:
+    """Split whole pence by basis-point weights (summing to 10,000)."""
+    if sum(weights_bp) != BP:
+        raise SettlementError("Shares must add up to 100%.")
+    return allocate_pennies([total_pence * MICRO * w // BP for w in weights_bp], total_pence)
+
+
+# --------------------------------------------------------------------------
+# inputs
+
+
+@dataclass(frozen=True)
+class Trade:
+    trade_id: int
+    buyer: int  # member id
+    seller: int
+    qty_wh: int
+    buyer_price: int  # ticks
+    seller_price: int
+
+
+@dataclass(frozen=True)
+class Meter:
+    import_wh: int
+    export_wh: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rule version in force for the period (all integers).
+
+    ``fee_fixed_micro``: per trade, charged to each side (micro-pence);
+    ``fee_bp``: share of each side's trade value; ``fund_share_bp``: share of
+    the fees that goes to the community fund (the rest to the operator);
+    ``social_bp``: discount for fuel-poor members on what they pay for energy
+    (local and supplier), paid by the community fund.
+    """
+
+    import_price: int  # supplier import tariff, ticks
+    export_price: int  # supplier export (SEG) price, ticks
+    fee_fixed_micro: int = 0
+    fee_bp: int = 0
+    fund_share_bp: int = 0
+    social_bp: int = 0
+
+    def __post_init__(self):
+        if self.export_price > self.import_price:
+            raise SettlementError("The export price cannot be above the import price.")
+        for name in ("fee_fixed_micro", "fee_bp", "fund_share_bp", "social_bp"):
+            if getattr(self, name) < 0:
+                raise SettlementError(f"{name} cannot be negative.")
+        if self.fund_share_bp > BP or self.social_bp > BP or self.fee_bp > BP:
+            raise SettlementError("A percentage cannot be above 100%.")
+
+
+# --------------------------------------------------------------------------
+# outputs
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """``amount_pence`` (> 0) moves from ``payer`` to ``payee``."""
+
+    payer: str
+    payee: str
+    amount_pence: int
+    kind: str  # local_buy | local_sell | rent | import | spill | export | shortfall | fee | fee_share | social
+    member: int | None = None  # the member this line belongs to on a statement
+    energy_wh: int = 0
+    ref: int | None = None  # trade id for local lines
+
+
+@dataclass
+class MemberPosition:
+    member: int
+    bought_wh: int = 0
+    sold_wh: int = 0
+    import_wh: int = 0
+    export_wh: int = 0
+    import_from_supplier_wh: int = 0
+    spill_wh: int = 0
+    export_to_supplier_wh: int = 0
+    shortfall_wh: int = 0
+
+
+@dataclass
+class PeriodSettlement:
+    status: str  # "settled" | "pending"
+    transfers: list[Transfer] = field(default_factory=list)
+    positions: dict[int, MemberPosition] = field(default_factory=dict)
+    missing: list[int] = field(default_factory=list)
+    message: str = ""
+
+    def net_by_account(self) -> dict[str, int]:
+        """Pence paid in (+) / out (-) per account; sums to zero."""
+        net: dict[str, int] = defaultdict(int)
+        for t in self.transfers:
+            net[t.payer] -= t.amount_pence
+            net[t.payee] += t.amount_pence
+        return dict(net)
+
+    def member_bill(self, member: int) -> int:
+        """What the member pays (+) or receives (-) for the period, pence."""
+        return -self.net_by_account().get(member_account(member), 0)
+
+
+def _transfer(payer, payee, pence, kind, member=None, energy=0, ref=None):
+    if pence == 0:
+        return None
+    if pence < 0:
+        payer, payee, pence = payee, payer, -pence
+    return Transfer(payer, payee, pence, kind, member, energy, ref)
+
+
+# --------------------------------------------------------------------------
+# one period
+
+
+def settle_period(
+    *,
+    members: Iterable[int],
+    trades: Sequence[Trade],
+    meters: Mapping[int, Meter],
+    rules: Rules,
+    fuel_poor: Iterable[int] = (),
+) -> PeriodSettlement:
+    """Settle one delivery period.
+
+    ``members``: every member taking part (with or without trades);
+    ``meters``: the period's metered import/export per member. If a member
+    with trades or in ``members`` has no reading, the period stays
+    ``pending`` and nothing is settled (never settle on zeros).
+    """
+    members = sorted(set(members) | {t.buyer for t in trades} | {t.seller for t in trades})
+    missing = [m for m in members if m not in meters]
+    if missing:
+        return PeriodSettlement(
+            status="pending",
+            missing=missing,
+            message=f"Waiting for meter readings of {len(missing)} member(s).",
+        )
+    for m in members:
+        r = meters[m]
+        if r.import_wh < 0 or r.export_wh < 0:
+            raise SettlementError(f"Member {m}: meter readings cannot be negative.")
+    for t in trades:
+        if t.qty_wh <= 0:
+            raise SettlementError(f"Trade {t.trade_id}: quantity must be positive.")
+        if t.buyer == t.seller:
+            raise SettlementError(f"Trade {t.trade_id}: a member cannot trade with themself.")
+
+    pos = {m: MemberPosition(m, import_wh=meters[m].import_wh, export_wh=meters[m].export_wh) for m in members}
+    out: list[Transfer | None] = []
+    trades = sorted(trades, key=lambda t: t.trade_id)
+
+    # 1. local trades via the market account
+    buy_exact = [t.qty_wh * t.buyer_price for t in trades]
+    sell_exact = [t.qty_wh * t.seller_price for t in trades]
+    buy_p = allocate_pennies(buy_exact)
+    sell_p = allocate_pennies(sell_exact)
+    for t, bp_, sp in zip(trades, buy_p, sell_p):
+        pos[t.buyer].bought_wh += t.qty_wh
+        pos[t.seller].sold_wh += t.qty_wh
+        out.append(_transfer(member_account(t.buyer), MARKET, bp_, "local_buy", t.buyer, t.qty_wh, t.trade_id))
+        out.append(_transfer(MARKET, member_account(t.seller), sp, "local_sell", t.seller, t.qty_wh, t.trade_id))
+    rent = sum(buy_p) - sum(sell_p)
+    out.append(_transfer(MARKET, FUND, rent, "rent"))
+
+    # 2. imbalance with the supplier at the backstop prices (seed 001 §3.5.1)
+    sup_lines: list[tuple[int, str, int, int]] = []  # member, kind, wh, signed exact (+ member pays)
+    for m in members:
+        p = pos[m]
+        p.import_from_supplier_wh = max(p.import_wh - p.bought_wh, 0)
+        p.spill_wh = max(p.bought_wh - p.import_wh, 0)
+        p.export_to_supplier_wh = max(p.export_wh - p.sold_wh, 0)
+        p.shortfall_wh = max(p.sold_wh - p.export_wh, 0)
+        sup_lines += [
+            (m, "import", p.import_from_supplier_wh, p.import_from_supplier_wh * rules.import_price),
+            (m, "spill", p.spill_wh, -p.spill_wh * rules.export_price),
+            (m, "export", p.export_to_supplier_wh, -p.export_to_supplier_wh * rules.export_price),
+            (m, "shortfall", p.shortfall_wh, p.shortfall_wh * rules.import_price),
+        ]
+    sup_lines = [x for x in sup_lines if x[2]]
+    # round charges and credits separately so neither side borrows a penny
+    for sign in (1, -1):
+        group = [x for x in sup_lines if (x[3] > 0) == (sign > 0) and x[3] != 0]
+        pennies = allocate_pennies([abs(x[3]) for x in group])
+        for (m, kind, wh, _), pence in zip(group, pennies):
+            out.append(_transfer(member_account(m), SUPPLIER, sign * pence, kind, m, wh))
+
+    # 3. fees on local trades: each side pays fixed + bp of its trade value
+    fee_exact: dict[int, int] = defaultdict(int)
+    if rules.fee_fixed_micro or rules.fee_bp:
+        for t, be, se in zip(trades, buy_exact, sell_exact):
+            fee_exact[t.buyer] += rules.fee_fixed_micro + be * rules.fee_bp // BP
+            fee_exact[t.seller] += rules.fee_fixed_micro + se * rules.fee_bp // BP
+    fee_members = sorted(fee_exact)
+    fee_p = allocate_pennies([fee_exact[m] for m in fee_members])
+    for m, pence in zip(fee_members, fee_p):
+        out.append(_transfer(member_account(m), OPERATOR, pence, "fee", m))
+    fund_cut, _ = split_pennies(sum(fee_p), [rules.fund_share_bp, BP - rules.fund_share_bp])
+    out.append(_transfer(OPERATOR, FUND, fund_cut, "fee_share"))
+
+    # 4. social tariff: a discount on energy paid for, from the community fund
+    poor = sorted(set(fuel_poor) & set(members))
+    if rules.social_bp and poor:
+        spent: dict[int, int] = defaultdict(int)
+        for t, bp_ in zip(trades, buy_p):
+            spent[t.buyer] += bp_ * MICRO
+        for m, kind, wh, ex in sup_lines:
+            if kind in ("import", "shortfall"):
+                spent[m] += ex
+        disc = allocate_pennies([spent[m] * rules.social_bp // BP for m in poor])
+        for m, pence in zip(poor, disc):
+            out.append(_transfer(FUND, member_account(m), pence, "social", m))
+
+    transfers = [t for t in out if t is not None]
+    return PeriodSettlement(status="settled", transfers=transfers, positions=pos, message="Settled.")
+
+
+# --------------------------------------------------------------------------
+# statements
+
+
+@dataclass
+class StatementTotals:
+    bought_local_wh: int = 0
+    sold_local_wh: int = 0
+    from_supplier_wh: int = 0
+    to_supplier_wh: int = 0
+    local_cost_pence: int = 0
+    local_income_pence: int = 0
+    supplier_cost_pence: int = 0
+    supplier_income_pence: int = 0
+    fees_pence: int = 0
+    discount_pence: int = 0
+    membership_fee_pence: int = 0
+    supplier_only_pence: int = 0  # what the same meter data would cost with the supplier alone
+
+    @property
+    def total_pence(self) -> int:
+        return (
+            self.local_cost_pence - self.local_income_pence
+            + self.supplier_cost_pence - self.supplier_income_pence
+            + self.fees_pence - self.discount_pence + self.membership_fee_pence
+        )
+
+    @property
+    def savings_pence(self) -> int:
+        return self.supplier_only_pence - self.total_pence
+
+
+def supplier_only_exact(meter: Meter, rules: Rules) -> int:
+    """Micro-pence the member would pay (+) with no local market."""
+    return meter.import_wh * rules.import_price - meter.export_wh * rules.export_price
+
+
+def statement_totals(
+    member: int,
+    transfers: Iterable[Transfer],
+    *,
+    supplier_only_micro: int,
+    membership_fee_pence: int = 0,
+) -> StatementTotals:
+    """Add up a member's transfers over a month (already in pence)."""
+    s = StatementTotals(membership_fee_pence=membership_fee_pence)
+    acct = member_account(member)
+    for t in transfers:
+        if t.member != member:
+            continue
+        pays = t.payer == acct
+        amt = t.amount_pence
+        if t.kind == "local_buy":
+            s.bought_local_wh += t.energy_wh
+            s.local_cost_pence += amt
+        elif t.kind == "local_sell":
+            s.sold_local_wh += t.energy_wh
+            s.local_income_pence += amt
+        elif t.kind in ("import", "shortfall"):
+            s.from_supplier_wh += t.energy_wh
+            s.supplier_cost_pence += amt if pays else -amt
+        elif t.kind in ("export", "spill"):
+            s.to_supplier_wh += t.energy_wh
+            s.supplier_income_pence += amt if not pays else -amt
+        elif t.kind == "fee":
+            s.fees_pence += amt
+        elif t.kind == "social":
+            s.discount_pence += amt
+    s.supplier_only_pence = round_half_up(supplier_only_micro)
+    return s
+
+
+def pence_to_gbp(pence: int) -> Decimal:
+    return (Decimal(pence) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -1,0 +1,161 @@
+"""Settlement maths: imbalance at backstop prices, fees, social tariff, pennies."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lem.domain.settlement import (
+    FUND,
+    MARKET,
+    MICRO,
+    OPERATOR,
+    SUPPLIER,
+    Meter,
+    Rules,
+    SettlementError,
+    Trade,
+    allocate_pennies,
+    member_account,
+    settle_period,
+    split_pennies,
+    statement_totals,
+    supplier_only_exact,
+)
+
+P = 1000  # ticks per p/kWh
+RULES = Rules(import_price=30 * P, export_price=10 * P)
+
+
+def by_kind(s, member):
+    out = {}
+    for t in s.transfers:
+        if t.member == member:
+            out[t.kind] = out.get(t.kind, 0) + (t.amount_pence if t.payer == member_account(member) else -t.amount_pence)
+    return out
+
+
+def test_a_member_without_trades_imports_and_exports_at_supplier_prices():
+    s = settle_period(members=[1], trades=[], meters={1: Meter(2000, 500)}, rules=RULES)
+    assert s.status == "settled"
+    # 2 kWh x 30p = 60p in; 0.5 kWh x 10p = 5p out
+    assert by_kind(s, 1) == {"import": 60, "export": -5}
+    assert s.member_bill(1) == 55
+
+
+def test_imbalances_follow_the_four_cases_of_seed_001():
+    trades = [Trade(1, buyer=1, seller=2, qty_wh=1000, buyer_price=20 * P, seller_price=20 * P)]
+    # buyer used only 600 Wh of the 1000 bought; seller exported only 700 Wh
+    s = settle_period(members=[1, 2], trades=trades, meters={1: Meter(600, 0), 2: Meter(0, 700)}, rules=RULES)
+    assert by_kind(s, 1) == {"local_buy": 20, "spill": -4}  # 400 Wh back at 10p
+    assert by_kind(s, 2) == {"local_sell": -20, "shortfall": 9}  # 300 Wh bought in at 30p
+    s = settle_period(members=[1, 2], trades=trades, meters={1: Meter(1500, 0), 2: Meter(0, 1200)}, rules=RULES)
+    assert by_kind(s, 1) == {"local_buy": 20, "import": 15}
+    assert by_kind(s, 2) == {"local_sell": -20, "export": -2}
+
+
+def test_missing_meter_data_leaves_the_period_pending_and_settles_nothing():
+    trades = [Trade(1, 1, 2, 100, 20 * P, 20 * P)]
+    s = settle_period(members=[1, 2, 3], trades=trades, meters={1: Meter(100, 0)}, rules=RULES)
+    assert s.status == "pending" and s.transfers == []
+    assert s.missing == [2, 3]
+    assert "2 member(s)" in s.message
+
+
+def test_fees_go_to_the_operator_and_a_share_to_the_community_fund():
+    rules = Rules(import_price=30 * P, export_price=10 * P, fee_fixed_micro=MICRO, fee_bp=500, fund_share_bp=2500)
+    trades = [Trade(1, 1, 2, 2000, 20 * P, 20 * P)]  # 40p
+    s = settle_period(members=[1, 2], trades=trades, meters={1: Meter(2000, 0), 2: Meter(0, 2000)}, rules=rules)
+    # each side: 1p + 5% of 40p = 3p
+    assert by_kind(s, 1)["fee"] == 3 and by_kind(s, 2)["fee"] == 3
+    net = s.net_by_account()
+    assert net[FUND] == 2 and net[OPERATOR] == 4  # 25% of 6p rounds to 2p (1.5 half-up)
+
+
+def test_fuel_poor_members_get_the_social_discount_from_the_fund():
+    rules = Rules(import_price=30 * P, export_price=10 * P, social_bp=2000)
+    s = settle_period(members=[1, 2], trades=[], meters={1: Meter(1000, 0), 2: Meter(1000, 0)}, rules=rules, fuel_poor=[2])
+    assert by_kind(s, 2) == {"import": 30, "social": -6}
+    assert "social" not in by_kind(s, 1)
+    assert s.net_by_account()[FUND] == -6
+
+
+def test_cross_area_rent_goes_to_the_fund_and_the_market_nets_to_zero():
+    trades = [Trade(1, 1, 2, 1000, 15 * P, 5 * P)]
+    s = settle_period(members=[1, 2], trades=trades, meters={1: Meter(1000, 0), 2: Meter(0, 1000)}, rules=RULES)
+    net = s.net_by_account()
+    assert net.get(MARKET, 0) == 0 and net[FUND] == 10
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(SettlementError, match="export price cannot be above"):
+        Rules(import_price=1, export_price=2)
+    with pytest.raises(SettlementError, match="cannot be negative"):
+        settle_period(members=[1], trades=[], meters={1: Meter(-1, 0)}, rules=RULES)
+    with pytest.raises(SettlementError, match="themself"):
+        settle_period(members=[1], trades=[Trade(1, 1, 1, 5, 1, 1)], meters={1: Meter(0, 0)}, rules=RULES)
+
+
+def test_largest_remainder_pennies_add_up_to_the_rounded_total():
+    assert allocate_pennies([333_333, 333_333, 333_334]) == [0, 0, 1]
+    assert allocate_pennies([1_500_000, 1_500_000]) == [2, 1]
+    assert split_pennies(10, [3333, 3333, 3334]) == [3, 3, 4]
+    assert sum(allocate_pennies([-1_400_000, 2_600_000])) == 1
+
+
+def test_the_statement_adds_up_and_compares_with_the_supplier_only_bill():
+    trades = [Trade(1, 1, 2, 1000, 20 * P, 20 * P)]
+    meters = {1: Meter(1500, 0), 2: Meter(0, 1200)}
+    s = settle_period(members=[1, 2], trades=trades, meters=meters, rules=RULES)
+    st1 = statement_totals(1, s.transfers, supplier_only_micro=supplier_only_exact(meters[1], RULES), membership_fee_pence=100)
+    assert st1.bought_local_wh == 1000 and st1.from_supplier_wh == 500
+    assert st1.total_pence == 20 + 15 + 100
+    assert st1.supplier_only_pence == 45
+    assert st1.savings_pence == 45 - 135
+    st2 = statement_totals(2, s.transfers, supplier_only_micro=supplier_only_exact(meters[2], RULES))
+    assert st2.total_pence == -22 and st2.savings_pence == -12 + 22
+
+
+trade_st = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 5000), st.integers(0, 40_000), st.integers(0, 40_000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(trade_st, max_size=20),
+    st.dictionaries(st.integers(1, 6), st.tuples(st.integers(0, 9000), st.integers(0, 9000)), min_size=6, max_size=6),
+    st.integers(0, 50_000), st.integers(0, 50_000),
+    st.integers(0, 3 * MICRO), st.integers(0, 2000), st.integers(0, 10_000), st.integers(0, 10_000),
+    st.sets(st.integers(1, 6)),
+)
+def test_settlement_reconciles_to_the_penny(trades, meters, p1, p2, fixed, fee_bp, fund_bp, social_bp, poor):
+    rules = Rules(
+        import_price=max(p1, p2), export_price=min(p1, p2),
+        fee_fixed_micro=fixed, fee_bp=fee_bp, fund_share_bp=fund_bp, social_bp=social_bp,
+    )
+    ts = [
+        Trade(i, b, s, q, max(bp_, sp), min(bp_, sp))
+        for i, (b, s, q, bp_, sp) in enumerate(trades)
+        if b != s
+    ]
+    m = {k: Meter(*v) for k, v in meters.items()}
+    s = settle_period(members=range(1, 7), trades=ts, meters=m, rules=rules, fuel_poor=poor)
+    net = s.net_by_account()
+    # double entry: every penny paid is received
+    assert sum(net.values()) == 0
+    # the market account is a pass-through
+    assert net.get(MARKET, 0) == 0
+    assert all(t.amount_pence > 0 for t in s.transfers)
+    # local money: buyers' pence == round(exact), sellers' likewise
+    buy = sum(t.amount_pence for t in s.transfers if t.kind == "local_buy")
+    exact = sum(t.qty_wh * t.buyer_price for t in ts)
+    assert abs(buy * MICRO - exact) <= MICRO // 2
+    # energy: the supplier's net delivery equals the metered net import
+    sup = sum(p.import_from_supplier_wh + p.shortfall_wh - p.spill_wh - p.export_to_supplier_wh for p in s.positions.values())
+    assert sup == sum(x.import_wh - x.export_wh for x in m.values())
+    # every member's bill is the sum of their lines
+    for k in range(1, 7):
+        st_k = statement_totals(k, s.transfers, supplier_only_micro=0)
+        assert st_k.total_pence == s.member_bill(k)
+    # re-running gives the identical result
+    again = settle_period(members=range(1, 7), trades=list(reversed(ts)), meters=m, rules=rules, fuel_poor=poor)
+    assert again.transfers == s.transfers
+    assert SUPPLIER in net or not any(t.kind in ("import", "export") for t in s.transfers)
