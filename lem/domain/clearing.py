@@ -627,11 +627,18 @@ def _clear_constrained(book, network, remaining, live, pref_net):
     A_ub = vstack([A[fin_hi], -A[fin_lo]]).tocsr()
     b_ub = np.concatenate([hi_arr[fin_hi], -lo_arr[fin_lo]])
     A_eq = csr_matrix(sign.reshape(1, -1))
-    res = linprog(
-        c, A_ub=A_ub if A_ub.shape[0] else None, b_ub=b_ub if A_ub.shape[0] else None,
+    kw = dict(
+        A_ub=A_ub if A_ub.shape[0] else None, b_ub=b_ub if A_ub.shape[0] else None,
         A_eq=A_eq, b_eq=[0.0], bounds=np.stack((np.zeros(len(levels)), cap.astype(float)), axis=1),
-        method="highs-ds",
     )
+    # Interior point + crossover ends on a vertex, and the constraint matrix
+    # (subtree sums over a tree: an interval matrix) is totally unimodular,
+    # so vertices are integral Wh. It is ~10x faster than simplex on 100k
+    # price levels; dual simplex is the fallback if crossover leaves a
+    # fractional point.
+    res = linprog(c, method="highs-ipm", options={"presolve": False}, **kw)
+    if res.status != 0 or np.abs(res.x - np.rint(res.x)).max(initial=0) > 1e-6:
+        res = linprog(c, method="highs-ds", **kw)
     if res.status != 0:
         raise ClearingError(f"The network-constrained clearing failed: {res.message}")
     lv_fill = np.rint(res.x).astype(np.int64)
