@@ -1,0 +1,458 @@
+"""Read paths shared by the co-op's views, API and tasks."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db.models import Min, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from community.errors import DomainError
+from community.models import Community
+
+from .domain import accounts as dom_accounts
+from .domain import distribution as dom_dist
+from .domain import governance as dom_gov
+from .domain.errors import CoopError
+from .domain.interest import penny_days_np
+from .domain.money import from_pennies, to_pennies
+from .models import (
+    Application,
+    BenefitFund,
+    CoopAsset,
+    Distribution,
+    FundGrant,
+    FundPayment,
+    Meeting,
+    Member,
+    Payment,
+    ShareOffer,
+    ShareTransaction,
+    Society,
+    Vote,
+)
+
+LONDON = ZoneInfo("Europe/London")
+CHOICE_CODE = {Member.Choice.PAY: dom_dist.PAY, Member.Choice.REINVEST: dom_dist.REINVEST,
+               Member.Choice.DONATE: dom_dist.DONATE}
+
+
+def societies(community: Community):
+    return Society.objects.filter(community=community).order_by("name")
+
+
+def member_for_user(society: Society, user: Any) -> Member | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Member.objects.filter(society=society, user=user).first()
+
+
+def holdings(society: Society) -> dict[int, Decimal]:
+    return dict(ShareTransaction.objects.filter(society=society).values_list("member").annotate(s=Sum("amount"))
+                .values_list("member", "s"))
+
+
+@dataclass
+class RegisterRow:
+    member: Member
+    holding: Decimal
+    shares: int
+    first_allotment: date | None
+
+
+def register_rows(society: Society, *, include_ceased: bool = True) -> list[RegisterRow]:
+    agg = {m: (s, n, d) for m, s, n, d in ShareTransaction.objects.filter(society=society).values_list("member")
+           .annotate(s=Sum("amount"), n=Sum("shares"), d=Min("day")).values_list("member", "s", "n", "d")}
+    qs = Member.objects.filter(society=society).select_related("user").order_by("number")
+    if not include_ceased:
+        qs = qs.filter(status=Member.Status.ACTIVE)
+    rows = []
+    for m in qs:
+        s, n, d = agg.get(m.pk, (Decimal("0.00"), 0, None))
+        rows.append(RegisterRow(m, s, n, d))
+    return rows
+
+
+def register_csv(society: Society) -> str:
+    """The register of members as the Act requires it kept (s.30): name, address, shares, dates."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["member_number", "name", "email", "address", "postcode", "status", "admitted_on", "ceased_on",
+                "shares", "holding_gbp", "first_allotment"])
+    for r in register_rows(society):
+        m = r.member
+        w.writerow([m.number, m.full_name, m.email, m.address, m.postcode, m.status, m.admitted_on.isoformat(),
+                    m.ceased_on.isoformat() if m.ceased_on else "", r.shares, f"{r.holding:.2f}",
+                    r.first_allotment.isoformat() if r.first_allotment else ""])
+    return buf.getvalue()
+
+
+def share_capital(society: Society) -> Decimal:
+    return ShareTransaction.objects.filter(society=society).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+
+
+def active_member_count(society: Society, on: date | None = None) -> int:
+    qs = Member.objects.filter(society=society)
+    if on is None:
+        return qs.filter(status=Member.Status.ACTIVE).count()
+    return qs.filter(admitted_on__lte=on).exclude(ceased_on__lte=on).count()
+
+
+# --- offers -----------------------------------------------------------------------
+
+
+@dataclass
+class OfferStats:
+    applications: int
+    applied: Decimal
+    paid: Decimal
+    unpaid: int
+    target: Decimal
+    pct_of_target: float
+
+
+def offer_stats(offer: ShareOffer) -> OfferStats:
+    apps = offer.applications.exclude(status=Application.Status.WITHDRAWN)
+    agg = apps.aggregate(a=Sum("amount"), p=Sum("paid"))
+    applied, paid = agg["a"] or Decimal(0), agg["p"] or Decimal(0)
+    return OfferStats(apps.count(), applied, paid, apps.filter(paid=0).count(), offer.target_raise,
+                      float(paid / offer.target_raise * 100) if offer.target_raise else 0.0)
+
+
+def offer_progress_figure(offer: ShareOffer) -> str:
+    """Money received by day against the target (plotly HTML fragment)."""
+    import plotly.graph_objects as go
+
+    rows = (Payment.objects.filter(application__offer=offer).values_list("received_on").annotate(s=Sum("amount"))
+            .order_by("received_on").values_list("received_on", "s"))
+    days, totals, running = [offer.opens_on], [0.0], Decimal(0)
+    for d, s in rows:
+        running += s
+        days.append(d)
+        totals.append(float(running))
+    end = max([offer.closes_on, *days])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=days, y=totals, mode="lines+markers", name="Received", line={"shape": "hv"}))
+    for label, value, dash in (("Target", offer.target_raise, "dash"), ("Minimum", offer.min_raise, "dot"),
+                               ("Maximum", offer.max_raise, "longdash")):
+        fig.add_trace(go.Scatter(x=[offer.opens_on, end], y=[float(value)] * 2, mode="lines", name=label,
+                                 line={"dash": dash}))
+    fig.update_layout(height=320, margin={"l": 50, "r": 10, "t": 30, "b": 40}, yaxis_title="£ received",
+                      legend={"orientation": "h"}, title="Raised against target")
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+
+
+# --- the asset's accounts -------------------------------------------------------------
+
+
+def month_starts(first: date, n: int = 12) -> list[date]:
+    out, y, m = [], first.year, first.month
+    for _ in range(n):
+        out.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _local_midnight(d: date) -> datetime:
+    return datetime.combine(d, time(0), tzinfo=LONDON)
+
+
+def _meter_months(meter_id: int | None, start: date, end: date) -> dict[date, int]:
+    """Σ export_wh per local month for a meter (its generation, or the site's export)."""
+    if meter_id is None:
+        return {}
+    from assets.models import IntervalReading
+
+    rows = (IntervalReading.objects.filter(meter_id=meter_id, period_start__gte=_local_midnight(start),
+                                           period_start__lt=_local_midnight(end))
+            .annotate(month=TruncMonth("period_start", tzinfo=LONDON)).values("month")
+            .annotate(wh=Sum("export_wh")).values_list("month", "wh"))
+    out: dict[date, int] = {}
+    for month, wh in rows:
+        d = month.date() if isinstance(month, datetime) else month
+        out[date(d.year, d.month, 1)] = out.get(date(d.year, d.month, 1), 0) + int(wh or 0)
+    return out
+
+
+@dataclass
+class MonthEnergy:
+    month: date
+    generated_wh: int
+    exported_wh: int
+    onsite_wh: int
+
+
+def asset_energy(asset: CoopAsset, months: list[date]) -> list[MonthEnergy]:
+    """Generation from the asset's meter; what the host's meter exported went to the grid (PPA),
+    the rest was used on site by the host building."""
+    end = month_starts(months[-1], 2)[1]
+    gen = _meter_months(asset.generation_meter_id, months[0], end)
+    exp = _meter_months(asset.export_meter_id, months[0], end)
+    out = []
+    for m in months:
+        g = gen.get(m, 0)
+        e = min(exp.get(m, 0), g) if asset.export_meter_id else g
+        out.append(MonthEnergy(m, g, e, g - e))
+    return out
+
+
+def asset_finance(asset: CoopAsset) -> dom_accounts.AssetFinance:
+    loans = tuple(dom_accounts.Loan(f.name, f.amount, f.annual_rate, f.term_months, f.first_payment)
+                  for f in asset.funding.filter(kind="loan"))
+    return dom_accounts.AssetFinance(capex=asset.capex, life_years=asset.life_years,
+                                     om_pct_of_capex=asset.om_pct_of_capex, insurance_per_year=asset.insurance_per_year,
+                                     admin_per_member_year=asset.admin_per_member_year,
+                                     ppa_p_per_kwh=asset.ppa_p_per_kwh, host_p_per_kwh=asset.host_p_per_kwh,
+                                     loans=loans)
+
+
+def asset_accounts(asset: CoopAsset, first_month: date, n: int = 12) -> list[dom_accounts.MonthAccount]:
+    months = month_starts(first_month, n)
+    energy = asset_energy(asset, months)
+    entries: dict[tuple[date, str], Decimal] = {}
+    for month, kind, s in (asset.entries.filter(month__gte=months[0], month__lte=months[-1]).values_list("month", "kind")
+                           .annotate(s=Sum("amount")).values_list("month", "kind", "s")):
+        entries[(month, kind)] = s
+    society = asset.society
+    inputs = []
+    for e in energy:
+        month_end = month_starts(e.month, 2)[1]
+        inputs.append(dom_accounts.MonthInput(
+            month=e.month, exported_wh=e.exported_wh, onsite_wh=e.onsite_wh,
+            members=active_member_count(society, on=month_end),
+            flex_revenue=entries.get((e.month, "flex"), Decimal(0)),
+            other_costs=entries.get((e.month, "cost"), Decimal(0))))
+    try:
+        return dom_accounts.monthly_accounts(asset_finance(asset), inputs)
+    except CoopError as exc:
+        raise DomainError(str(exc)) from exc
+
+
+def accounts_figure(accounts: list[dom_accounts.MonthAccount]) -> str:
+    import plotly.graph_objects as go
+
+    x = [a.month.strftime("%b %Y") for a in accounts]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.ppa_revenue)) for a in accounts], name="PPA (exported)"))
+    fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.host_revenue)) for a in accounts], name="Host building"))
+    fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.flex_revenue)) for a in accounts], name="Flexibility"))
+    fig.add_trace(go.Bar(x=x, y=[-float(from_pennies(a.operating_costs + a.loan_interest + a.depreciation))
+                                 for a in accounts], name="Costs"))
+    fig.add_trace(go.Scatter(x=x, y=[float(from_pennies(a.surplus)) for a in accounts], name="Surplus",
+                             mode="lines+markers", line={"color": "#111"}))
+    fig.update_layout(barmode="relative", height=360, margin={"l": 50, "r": 10, "t": 30, "b": 40},
+                      yaxis_title="£", legend={"orientation": "h"}, title="Monthly accounts")
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+
+
+def generation_figure(energy: list[MonthEnergy]) -> str:
+    import plotly.graph_objects as go
+
+    x = [e.month.strftime("%b %Y") for e in energy]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=[e.onsite_wh / 1000 for e in energy], name="Used by the host building"))
+    fig.add_trace(go.Bar(x=x, y=[e.exported_wh / 1000 for e in energy], name="Exported to the grid"))
+    fig.update_layout(barmode="stack", height=300, margin={"l": 50, "r": 10, "t": 30, "b": 40}, yaxis_title="kWh",
+                      legend={"orientation": "h"}, title="Generation")
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+
+
+def year_bounds(society: Society, year: int) -> tuple[date, date]:
+    """The financial year ending in ``year``'s year-end month: [start, end) dates."""
+    end_month = society.year_end_month
+    end = date(year + (1 if end_month == 12 else 0), 1 if end_month == 12 else end_month + 1, 1)
+    start = date(end.year - 1, end.month, 1)
+    return start, end
+
+
+def society_surplus(society: Society, start: date, end: date) -> Decimal:
+    months = (end.year - start.year) * 12 + end.month - start.month
+    total = 0
+    for asset in society.assets.all():
+        total += sum(a.surplus for a in asset_accounts(asset, start, months))
+    return from_pennies(total)
+
+
+# --- distributions -------------------------------------------------------------------
+
+
+@dataclass
+class RegisterArrays:
+    members: list[Member]
+    penny_days: np.ndarray
+    holdings: np.ndarray
+    choices: np.ndarray
+
+
+def register_arrays(society: Society, start: date, end: date) -> RegisterArrays:
+    members = list(Member.objects.filter(society=society).order_by("number"))
+    index = {m.pk: i for i, m in enumerate(members)}
+    rows = list(ShareTransaction.objects.filter(society=society, day__lt=end).values_list("member_id", "day", "amount"))
+    n = len(members)
+    if rows:
+        mi = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+        day = np.fromiter((r[1].toordinal() for r in rows), dtype=np.int64, count=len(rows))
+        pen = np.fromiter((to_pennies(r[2]) for r in rows), dtype=np.int64, count=len(rows))
+        try:
+            w = penny_days_np(mi, day, pen, start=start.toordinal(), end=end.toordinal(), n_members=n)
+        except CoopError as exc:
+            raise DomainError(str(exc)) from exc
+        hold = np.zeros(n, dtype=np.int64)
+        np.add.at(hold, mi, pen)
+    else:
+        w = np.zeros(n, dtype=np.int64)
+        hold = np.zeros(n, dtype=np.int64)
+    # members who have left are paid in cash: they can no longer hold shares
+    choices = np.array([CHOICE_CODE[m.distribution_choice] if m.status == Member.Status.ACTIVE else dom_dist.PAY
+                        for m in members], dtype=np.int8)
+    return RegisterArrays(members, w, hold, choices)
+
+
+@dataclass
+class PreviewLine:
+    member: Member
+    penny_days: int
+    interest: Decimal
+    dividend: Decimal
+    choice: str
+    cash: Decimal
+    reinvested: Decimal
+    new_shares: int
+    donated: Decimal
+
+    @property
+    def gross(self) -> Decimal:
+        return self.interest + self.dividend
+
+    @property
+    def average_holding(self) -> Decimal:
+        return from_pennies(self.penny_days // 365)
+
+
+@dataclass
+class Preview:
+    society: Society
+    start: date
+    end: date
+    proposal: dom_dist.Proposal
+    result: dom_dist.DistributionResult
+    lines: list[PreviewLine]
+    max_rate: Decimal
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        return self.result.totals()
+
+    @property
+    def missing_bank_details(self) -> list[Member]:
+        return [ln.member for ln in self.lines if ln.cash > 0 and not (ln.member.sort_code and ln.member.account_number)]
+
+
+CHOICE_NAME = {dom_dist.PAY: Member.Choice.PAY, dom_dist.REINVEST: Member.Choice.REINVEST,
+               dom_dist.DONATE: Member.Choice.DONATE}
+
+
+def distribution_preview(*, society: Society, start: date, end: date, interest_rate: Decimal,
+                         fund_contribution: Decimal = Decimal(0), dividend_total: Decimal = Decimal(0),
+                         surplus: Decimal | None = None) -> Preview:
+    """Compute a distribution without writing anything; raises DomainError if the rules or surplus forbid it."""
+    if end <= start:
+        raise DomainError("The distribution's year must end after it starts.")
+    if surplus is None:
+        surplus = society_surplus(society, start, end)
+    arrays = register_arrays(society, start, end)
+    proposal = dom_dist.Proposal(surplus=surplus, interest_rate=Decimal(interest_rate),
+                                 fund_contribution=Decimal(fund_contribution), dividend_total=Decimal(dividend_total))
+    max_rate = dom_dist.max_affordable_rate(surplus=surplus, total_penny_days=int(arrays.penny_days.sum()),
+                                            fund_contribution=Decimal(fund_contribution),
+                                            dividend_total=Decimal(dividend_total), rules=society.rules())
+    try:
+        result = dom_dist.run_distribution(society.rules(), proposal, penny_days=arrays.penny_days,
+                                           holdings=arrays.holdings, choices=arrays.choices)
+    except CoopError as exc:
+        raise DomainError(str(exc), field="interest_rate") from exc
+    lines = []
+    for i, m in enumerate(arrays.members):
+        if arrays.penny_days[i] == 0 and result.gross[i] == 0:
+            continue
+        lines.append(PreviewLine(m, int(arrays.penny_days[i]), from_pennies(result.interest[i]),
+                                 from_pennies(result.dividend[i]), CHOICE_NAME[int(result.choice[i])],
+                                 from_pennies(result.cash[i]), from_pennies(result.reinvested[i]),
+                                 int(result.new_shares[i]), from_pennies(result.donated[i])))
+    return Preview(society, start, end, proposal, result, lines, max_rate)
+
+
+def payment_file_csv(distribution: Distribution) -> str:
+    from .domain.bank import PaymentLine, payment_file
+
+    lines = []
+    for ln in distribution.lines.select_related("member").filter(cash__gt=0):
+        m = ln.member
+        if m.sort_code and m.account_number:
+            lines.append(PaymentLine(m.full_name, m.sort_code, m.account_number, to_pennies(ln.cash),
+                                     f"INT {distribution.period_start:%Y} M{m.number}"))
+    return payment_file(lines)
+
+
+def refund_file_csv(offer: ShareOffer) -> str:
+    from .domain.bank import PaymentLine, payment_file
+
+    lines = [PaymentLine(a.full_name, a.sort_code, a.account_number, to_pennies(a.refund), f"REFUND {a.reference}")
+             for a in offer.applications.filter(refund__gt=0) if a.sort_code and a.account_number]
+    return payment_file(lines)
+
+
+# --- governance ------------------------------------------------------------------------
+
+
+def resolution_results(meeting: Meeting) -> list[tuple[Any, dom_gov.Tally]]:
+    out = []
+    for r in meeting.resolutions.prefetch_related("votes"):
+        out.append((r, dom_gov.tally([v.choice for v in r.votes.all()], kind=r.kind, quorum=meeting.quorum)))
+    return out
+
+
+def member_votes(meeting: Meeting, member: Member | None) -> dict[int, Vote]:
+    if member is None:
+        return {}
+    return {v.resolution_id: v for v in Vote.objects.filter(resolution__meeting=meeting, member=member)}
+
+
+def voting_open(meeting: Meeting, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return meeting.vote_opens <= now < meeting.vote_closes
+
+
+# --- funds --------------------------------------------------------------------------------
+
+
+def fund_totals(fund: BenefitFund) -> dict[str, Decimal]:
+    paid_in = FundPayment.objects.filter(fund=fund).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    granted = FundGrant.objects.filter(fund=fund).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    return {"paid_in": paid_in, "granted": granted, "balance": paid_in - granted}
+
+
+def funds(community: Community):
+    return BenefitFund.objects.filter(community=community).select_related("society")
+
+
+def kept_in_community(society: Society) -> dict[str, Decimal]:
+    """Money the society has returned to its members and community."""
+    agg = society.distributions.aggregate(i=Sum("interest_total"), d=Sum("dividend_total"), f=Sum("fund_contribution"),
+                                          don=Sum("donated_total"))
+    fund = society.funds.first()
+    return {
+        "interest": agg["i"] or Decimal("0.00"),
+        "dividends": agg["d"] or Decimal("0.00"),
+        "to_fund": (agg["f"] or Decimal("0.00")) + (agg["don"] or Decimal("0.00")),
+        "grants": fund_totals(fund)["granted"] if fund else Decimal("0.00"),
+        "share_capital": share_capital(society),
+    }
