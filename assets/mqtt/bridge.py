@@ -1,0 +1,245 @@
+"""The MQTT bridge: broker -> validation -> database, in batches.
+
+Delivery guarantee. The bridge connects with a persistent MQTT v5 session
+(clean_start=False) and *manual acknowledgement*: a QoS 1 message is acked
+to the broker only after the transaction holding it has committed. If the
+database is down the batch is retried with back-off and nothing is acked,
+so the broker keeps the messages (and stops sending once our receive window
+is full -- natural back-pressure). If the bridge is killed, unacked messages
+are redelivered when it comes back; storage is an upsert on (device, ts), so
+a redelivery changes nothing.
+
+Threads: paho's network thread only puts messages on a queue (`on_message`
+stays thin); the main thread drains the queue, calls the services and acks.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+
+from assets import selectors, services
+from assets.domain import topics
+
+from .connection import BrokerUrl, connect, make_client, reason_ok
+
+log = logging.getLogger("assets.bridge")
+
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
+@dataclass
+class Inbound:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+class Bridge:
+    def __init__(
+        self,
+        broker: BrokerUrl,
+        *,
+        client_id: str = "cem-bridge",
+        batch_size: int = 2000,
+        max_wait_s: float = 0.25,
+        receive_maximum: int = 20000,
+        readings_every_s: float = 20.0,
+        housekeeping_every_s: float = 5.0,
+        directory_ttl_s: float = 30.0,
+    ):
+        self.broker = broker
+        self.batch_size = batch_size
+        self.max_wait_s = max_wait_s
+        self.receive_maximum = receive_maximum
+        self.readings_every_s = readings_every_s
+        self.housekeeping_every_s = housekeeping_every_s
+        self.directory_ttl_s = directory_ttl_s
+        self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.client = make_client(broker, client_id=client_id, persistent=True, manual_ack=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self._directory: dict[tuple[str, str], services.DeviceInfo | None] = {}
+        self._directory_at: dict[tuple[str, str], float] = {}
+        self._dirty: set = set()
+        self._seen: dict[int, datetime] = {}
+        self._last_readings = time.monotonic()
+        self._last_housekeeping = 0.0
+        self.stats = {"accepted": 0, "rejected": 0, "acks": 0, "statuses": 0, "batches": 0, "db_retries": 0}
+
+    # -- paho callbacks (network thread) ---------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if not reason_ok(reason_code):
+            log.error("broker refused the bridge: %s", reason_code)
+            return
+        client.subscribe([(t, 1) for t in topics.subscriptions()])
+        self.connected.set()
+        log.info("connected to %s (session present: %s)", self.broker.redacted(), flags.session_present)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.connected.clear()
+        if not self.stopping.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting with back-off", reason_code)
+
+    def _on_message(self, client, userdata, msg):
+        self.inbox.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos))
+
+    # -- steps the main loop (and tests) call ---------------------------------
+    def drain(self, max_wait_s: float | None = None) -> list[Inbound]:
+        """Up to batch_size queued messages; waits up to ``max_wait_s`` for
+        the first one if none are queued."""
+        wait = self.max_wait_s if max_wait_s is None else max_wait_s
+        batch: list[Inbound] = []
+        deadline = time.monotonic() + wait
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self.inbox.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            try:
+                batch.append(self.inbox.get(timeout=timeout))
+            except queue.Empty:
+                break
+        return batch
+
+    def directory_for(self, batch: list[Inbound]) -> dict:
+        now = time.monotonic()
+        keys = set()
+        for m in batch:
+            parts = m.topic.split("/")
+            if len(parts) == 4:
+                keys.add((parts[1], parts[2]))
+        stale = {k for k in keys if k not in self._directory or now - self._directory_at[k] > self.directory_ttl_s}
+        if stale:
+            found = selectors.device_directory(stale)
+            for k in stale:
+                self._directory[k] = found.get(k)
+                self._directory_at[k] = now
+        return self._directory
+
+    def process(self, batch: list[Inbound], *, now: datetime | None = None) -> services.IngestResult:
+        """Store one batch, retrying through database outages; ack only after commit."""
+        delay = 0.5
+        while True:
+            try:
+                close_old_connections()
+                now_ = now or datetime.now(timezone.utc)
+                result = services.telemetry_ingest(
+                    [(m.topic, m.payload) for m in batch], now=now_, directory=self.directory_for(batch))
+                break
+            except TRANSIENT_DB_ERRORS as exc:
+                self.stats["db_retries"] += 1
+                log.warning("database unavailable (%s); holding %d messages, retry in %.1f s",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                            len(batch), delay)
+                try:
+                    connection.close()
+                except DatabaseError:
+                    pass
+                if self.stopping.wait(delay):
+                    # asked to stop during an outage: leave the batch unacked; the
+                    # broker redelivers it to our persistent session next time
+                    raise
+                delay = min(delay * 2, 10.0)
+        for m in batch:
+            if m.qos > 0:
+                self.client.ack(m.mid, m.qos)
+        self._dirty |= result.dirty
+        for device_id, ts in result.seen.items():
+            if ts > self._seen.get(device_id, ts - timedelta(1)):
+                self._seen[device_id] = ts
+        for k in ("accepted", "rejected", "acks", "statuses"):
+            self.stats[k] += getattr(result, k)
+        self.stats["batches"] += 1
+        return result
+
+    def flush_derived(self, *, force: bool = False) -> None:
+        """Interval readings for periods touched by new counters, last-seen
+        times; both are idempotent, so a failure just leaves them for next time."""
+        now = time.monotonic()
+        if not force and now - self._last_readings < self.readings_every_s:
+            return
+        self._last_readings = now
+        dirty, seen = self._dirty, self._seen
+        self._dirty, self._seen = set(), {}
+        try:
+            if seen:
+                services.devices_mark_seen(seen=seen)
+            if dirty:
+                n = services.readings_from_telemetry(dirty=dirty)
+                log.debug("interval readings refreshed: %d", n)
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("could not refresh readings (%s); will retry", exc)
+            self._dirty |= dirty
+            for k, v in seen.items():
+                self._seen.setdefault(k, v)
+
+    def housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_housekeeping < self.housekeeping_every_s:
+            return
+        self._last_housekeeping = now
+        try:
+            services.commands_time_out()
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("could not time out commands (%s)", exc)
+
+    # -- running ---------------------------------------------------------------
+    def start(self) -> None:
+        connect(self.client, self.broker, keepalive=30, receive_maximum=self.receive_maximum, asynchronous=True)
+        self.client.loop_start()
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self.stopping.is_set():
+                batch = self.drain()
+                if batch:
+                    try:
+                        self.process(batch)
+                    except TRANSIENT_DB_ERRORS:
+                        break  # stopping during an outage
+                self.flush_derived()
+                self.housekeeping()
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop cleanly: store what is already queued, then disconnect."""
+        self.stopping.set()
+        leftover = self.drain(0)
+        if leftover:
+            try:
+                self.process(leftover)
+            except TRANSIENT_DB_ERRORS:
+                log.warning("leaving %d messages unacked for redelivery", len(leftover))
+        try:
+            self.flush_derived(force=True)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            log.exception("final readings refresh failed")
+        self.client.disconnect()
+        self.client.loop_stop()
+        log.info("bridge stopped: %s", self.stats)
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, frame):
+            log.info("signal %s: stopping", signum)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)

@@ -1,0 +1,211 @@
+"""Read paths shared by views, the API, the bridge and other apps.
+
+Energy conventions (see assets.domain.kinds): a site meter's import/export
+is what crosses the site's grid connection; a generation meter counts what
+a PV array or turbine produced. A site's demand in a period is therefore
+import - export + on-site generation (battery losses count as demand).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from assets.domain.intervals import period_starts
+from assets.models import Device, DeviceCommand, IntervalReading, Meter, RejectedMessage, Telemetry
+from community.models import Community, Site
+
+OFFLINE_AFTER = timedelta(minutes=5)
+
+
+def device_directory(keys: set[tuple[str, str]]) -> dict:
+    """(community slug, uid) -> DeviceInfo for the bridge."""
+    from assets.services import DeviceInfo
+
+    if not keys:
+        return {}
+    q = Q()
+    for slug, uid in keys:
+        q |= Q(community__slug=slug, uid=uid)
+    rows = Device.objects.filter(q).values_list(
+        "id", "community_id", "community__slug", "uid", "rated_power_w", "community__settlement_period_minutes")
+    return {(slug, uid): DeviceInfo(id=i, community_id=c, rated_power_w=rated, period_minutes=pm)
+            for i, c, slug, uid, rated, pm in rows}
+
+
+def devices_with_latest(qs: QuerySet[Device]) -> QuerySet[Device]:
+    """Annotate each device with its latest telemetry (power, SoC, ts)."""
+    latest = Telemetry.objects.filter(device=OuterRef("pk")).order_by("-ts")
+    return qs.annotate(
+        latest_ts=Subquery(latest.values("ts")[:1]),
+        latest_power_w=Subquery(latest.values("power_w")[:1]),
+        latest_soc_pct=Subquery(latest.values("soc_pct")[:1]),
+        latest_temperature_c=Subquery(latest.values("temperature_c")[:1]),
+        latest_payload=Subquery(latest.values("payload")[:1]),
+    )
+
+
+def site_devices(site: Site) -> list[Device]:
+    return list(devices_with_latest(Device.objects.filter(site=site)).order_by("kind", "name"))
+
+
+def is_online(device: Device, *, now: datetime | None = None) -> bool:
+    """Online = the last status said so (retained, the broker's last will says
+    otherwise) and we heard from it recently."""
+    now = now or timezone.now()
+    return bool(device.online and device.last_seen_at and now - device.last_seen_at < OFFLINE_AFTER)
+
+
+def local_day_bounds(day: date, tz: str = "Europe/London") -> tuple[datetime, datetime]:
+    z = ZoneInfo(tz)
+    start = datetime.combine(day, time(0), tzinfo=z)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z)
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+def today_local(tz: str = "Europe/London") -> date:
+    return timezone.now().astimezone(ZoneInfo(tz)).date()
+
+
+@dataclass
+class EnergySeries:
+    """Per-period energy (Wh); None where no reading exists (a gap, never 0)."""
+
+    starts: list[datetime]
+    imported: list[int | None]
+    exported: list[int | None]
+    generated: list[int | None]
+
+    @property
+    def demand(self) -> list[int | None]:
+        out = []
+        for i, e, g in zip(self.imported, self.exported, self.generated):
+            out.append(None if i is None or e is None else i - e + (g or 0))
+        return out
+
+    def total(self, name: str) -> int:
+        return sum(v for v in getattr(self, name) if v is not None)
+
+    @property
+    def missing_periods(self) -> int:
+        return sum(1 for v in self.imported if v is None)
+
+
+def _sum_by_period(meter_ids, start, end) -> dict[datetime, tuple[int, int, int]]:
+    rows = (IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
+            .values("period_start").annotate(imp=Sum("import_wh"), exp=Sum("export_wh"), n=Count("id")))
+    return {r["period_start"]: (r["imp"], r["exp"], r["n"]) for r in rows}
+
+
+def energy_series(*, site_meter_ids: list[int], generation_meter_ids: list[int], start: datetime, end: datetime,
+                  period_minutes: int = 30) -> EnergySeries:
+    """Sums over meters per period. A period counts as present only when every
+    site meter has a reading for it, so a missing home shows as a gap rather
+    than as a dip in demand."""
+    period = timedelta(minutes=period_minutes)
+    starts = period_starts(start, end, period)
+    site = _sum_by_period(site_meter_ids, start, end) if site_meter_ids else {}
+    gen = _sum_by_period(generation_meter_ids, start, end) if generation_meter_ids else {}
+    n_site, n_gen = len(site_meter_ids), len(generation_meter_ids)
+    imported, exported, generated = [], [], []
+    for s in starts:
+        imp, exp, n = site.get(s, (None, None, 0))
+        ok = n_site > 0 and n == n_site
+        imported.append(imp if ok else None)
+        exported.append(exp if ok else None)
+        g = gen.get(s)
+        generated.append(g[1] if g and g[2] == n_gen else None)
+    return EnergySeries(starts, imported, exported, generated)
+
+
+def site_energy(site: Site, *, start: datetime, end: datetime) -> EnergySeries:
+    meters = list(Meter.objects.filter(site=site).values_list("id", "kind"))
+    return energy_series(
+        site_meter_ids=[i for i, k in meters if k == Meter.Kind.SITE],
+        generation_meter_ids=[i for i, k in meters if k == Meter.Kind.GENERATION],
+        start=start, end=end, period_minutes=site.community.settlement_period_minutes)
+
+
+def community_energy(community: Community, *, start: datetime, end: datetime) -> EnergySeries:
+    meters = list(Meter.objects.filter(site__community=community).values_list("id", "kind"))
+    return energy_series(
+        site_meter_ids=[i for i, k in meters if k == Meter.Kind.SITE],
+        generation_meter_ids=[i for i, k in meters if k == Meter.Kind.GENERATION],
+        start=start, end=end, period_minutes=community.settlement_period_minutes)
+
+
+def self_sufficiency_pct(series: EnergySeries) -> float | None:
+    """Share of demand met by local generation in the same period
+    (sum over periods of min(generation, demand) / total demand), over the
+    periods where both are known."""
+    met = total = 0
+    for d, g in zip(series.demand, series.generated):
+        if d is None or g is None:
+            continue
+        d = max(d, 0)
+        met += min(g, d)
+        total += d
+    return round(100.0 * met / total, 1) if total else None
+
+
+def device_counts(community: Community) -> dict:
+    now = timezone.now()
+    devices = list(Device.objects.filter(community=community).values_list("online", "last_seen_at"))
+    online = sum(1 for on, seen in devices if on and seen and now - seen < OFFLINE_AFTER)
+    return {"total": len(devices), "online": online, "offline": len(devices) - online}
+
+
+def offline_devices(community: Community) -> QuerySet[Device]:
+    cutoff = timezone.now() - OFFLINE_AFTER
+    return (Device.objects.filter(community=community)
+            .filter(Q(online=False) | Q(last_seen_at__lt=cutoff) | Q(last_seen_at=None))
+            .select_related("site").order_by("site__name", "name"))
+
+
+def rejected_messages(community: Community, *, limit: int = 100) -> list[RejectedMessage]:
+    """Rejections tied to this community (unknown devices in it included by topic)."""
+    prefix = f"cem/{community.slug}/"
+    return list(RejectedMessage.objects.filter(Q(community=community) | Q(community=None, topic__startswith=prefix))
+                .select_related("device")[:limit])
+
+
+def rejection_summary(community: Community) -> list[dict]:
+    prefix = f"cem/{community.slug}/"
+    return list(RejectedMessage.objects.filter(Q(community=community) | Q(community=None, topic__startswith=prefix))
+                .values("code").annotate(n=Count("id")).order_by("-n"))
+
+
+def command_history(community: Community, *, limit: int = 100, device: Device | None = None) -> list[DeviceCommand]:
+    qs = DeviceCommand.objects.filter(device__community=community).select_related("device", "device__site",
+                                                                                   "created_by")
+    if device is not None:
+        qs = qs.filter(device=device)
+    return list(qs[:limit])
+
+
+def readings_for(*, community: Community, site: Site | None = None, start: datetime | None = None,
+                 end: datetime | None = None) -> QuerySet[IntervalReading]:
+    qs = IntervalReading.objects.filter(meter__site__community=community).select_related("meter")
+    if site is not None:
+        qs = qs.filter(meter__site=site)
+    if start is not None:
+        qs = qs.filter(period_start__gte=start)
+    if end is not None:
+        qs = qs.filter(period_start__lt=end)
+    return qs.order_by("meter_id", "period_start")
+
+
+def generation_by_kind_today(community: Community) -> dict[str, int]:
+    start, end = local_day_bounds(today_local())
+    rows = (IntervalReading.objects.filter(meter__site__community=community, meter__kind=Meter.Kind.GENERATION,
+                                           period_start__gte=start, period_start__lt=end)
+            .values("meter__device__kind").annotate(wh=Sum("export_wh")))
+    out = defaultdict(int)
+    for r in rows:
+        out[r["meter__device__kind"] or "other"] += r["wh"] or 0
+    return dict(out)
