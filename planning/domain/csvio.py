@@ -153,17 +153,20 @@ def buildings_to_csv(rows: list[ParsedBuilding]) -> str:
 # network headroom (DNO open-data style)
 # --------------------------------------------------------------------------
 
-NETWORK_COLUMNS = ("node_ref", "name", "parent_ref", "level", "capacity_kw", "peak_kw")
+NETWORK_COLUMNS = ("node_ref", "name", "parent_ref", "level", "capacity_kw", "export_capacity_kw", "peak_kw")
 NETWORK_ALIASES = {
     "substation_id": "node_ref", "site_id": "node_ref", "id": "node_ref", "ref": "node_ref",
     "substation_name": "name", "site_name": "name", "parent_id": "parent_ref", "parent": "parent_ref",
     "upstream_id": "parent_ref", "asset_type": "level", "type": "level",
     "firm_capacity_kw": "capacity_kw", "capacity": "capacity_kw", "rating_kw": "capacity_kw",
     "maximum_demand_kw": "peak_kw", "max_demand_kw": "peak_kw", "peak_demand_kw": "peak_kw",
-    "firm_capacity_kva": "capacity_kva", "rating_kva": "capacity_kva",
+    "firm_capacity_kva": "capacity_kva", "rating_kva": "capacity_kva", "export_capacity": "export_capacity_kw",
+    "generation_capacity_kw": "export_capacity_kw", "export_capacity_kva": "export_capacity_kva",
     "maximum_demand_kva": "peak_kva", "max_demand_kva": "peak_kva",
 }
-LEVELS = ("gsp", "bsp", "primary", "secondary", "feeder")
+# The community's network tree is GSP -> primary -> secondary/feeder.
+LEVELS = ("gsp", "primary", "secondary", "feeder")
+LEVEL_KIND = {"gsp": "gsp", "primary": "primary", "secondary": "feeder", "feeder": "feeder"}
 # kVA -> kW where the DNO publishes apparent power (typical distribution
 # power factor; stated on the import page).
 POWER_FACTOR = 0.95
@@ -178,6 +181,11 @@ class ParsedNode:
     level: str
     capacity_kw: float
     peak_kw: float | None
+    export_capacity_kw: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return LEVEL_KIND[self.level]
 
 
 @dataclass
@@ -219,7 +227,16 @@ def parse_network_csv(text: str, *, existing_refs: set[str] | None = None) -> Ne
                 peak = None if pk is None else pk * POWER_FACTOR
             if peak is not None and peak < 0:
                 raise PlanningError("peak load cannot be negative.")
+            export = _opt_float(raw, "export_capacity_kw")
+            if export is None:
+                ekva = _opt_float(raw, "export_capacity_kva")
+                export = None if ekva is None else ekva * POWER_FACTOR
+            if export is not None and export < 0:
+                raise PlanningError("export capacity cannot be negative.")
             level = (raw.get("level") or "feeder").strip().lower()
+            if level == "bsp":
+                raise PlanningError("bulk supply points are not in the community's tree (GSP -> primary -> "
+                                    "feeder); put the BSP's limit on the GSP row instead.")
             if level not in LEVELS:
                 raise PlanningError(f"level {level!r} is not one of: {', '.join(LEVELS)}.")
         except PlanningError as exc:
@@ -228,7 +245,7 @@ def parse_network_csv(text: str, *, existing_refs: set[str] | None = None) -> Ne
         refs[ref] = line
         result.rows.append(ParsedNode(line=line, ref=ref, name=(raw.get("name") or "").strip() or ref,
                                       parent_ref=(raw.get("parent_ref") or "").strip() or None,
-                                      level=level, capacity_kw=cap, peak_kw=peak))
+                                      level=level, capacity_kw=cap, peak_kw=peak, export_capacity_kw=export))
     known = set(refs) | set(existing_refs or ())
     for r in result.rows:
         if r.parent_ref is not None and r.parent_ref not in known:

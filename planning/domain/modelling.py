@@ -70,9 +70,14 @@ CHUNK = 512
 class NetworkNode:
     ref: str
     parent: str | None
-    capacity_kw: float
-    existing_peak_kw: float | None = None
+    capacity_kw: float  # import (demand) capacity
+    existing_peak_kw: float | None = None  # measured peak demand (DNO open data)
     name: str = ""
+    export_capacity_kw: float | None = None  # reverse power flow limit; None = same as import
+
+    @property
+    def export_limit_kw(self) -> float:
+        return self.capacity_kw if self.export_capacity_kw is None else self.export_capacity_kw
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ class NodeResult:
     ref: str
     name: str
     capacity_w: int
+    export_capacity_w: int
     baseline_peak_w: int
     peak_w: list[int]  # per plan year, import direction
     export_peak_w: list[int]  # per plan year, reverse power flow
@@ -253,6 +259,8 @@ def _validate_nodes(nodes: Sequence[NetworkNode]) -> dict[str, int]:
             raise PlanningError(f"Network node {n.ref!r} appears twice.")
         if not (n.capacity_kw > 0):
             raise PlanningError(f"Network node {n.ref}: capacity must be more than 0 kW, got {n.capacity_kw:g}.")
+        if n.export_capacity_kw is not None and n.export_capacity_kw < 0:
+            raise PlanningError(f"Network node {n.ref}: export capacity cannot be negative.")
         if n.existing_peak_kw is not None and n.existing_peak_kw < 0:
             raise PlanningError(f"Network node {n.ref}: peak load cannot be negative.")
         index[n.ref] = len(index)
@@ -717,9 +725,10 @@ class _Engine:
                 peaks = nd.existing_peak_kw + np.clip(rise, 0, None)
                 peaks[0] = nd.existing_peak_kw
             over = [int(years[yi]) for yi in range(1, n_years)
-                    if peaks[yi] > nd.capacity_kw or exports[yi] > nd.capacity_kw]
+                    if peaks[yi] > nd.capacity_kw or exports[yi] > nd.export_limit_kw]
             node_results.append(NodeResult(
                 ref=nd.ref, name=nd.name or nd.ref, capacity_w=int(round(nd.capacity_kw * 1000)),
+                export_capacity_w=int(round(nd.export_limit_kw * 1000)),
                 baseline_peak_w=int(round(float(peaks[0]) * 1000)),
                 peak_w=[int(round(float(p) * 1000)) for p in peaks[1:]],
                 export_peak_w=[int(round(float(p) * 1000)) for p in exports[1:]],
@@ -812,7 +821,8 @@ def current_state(stock: BuildingStock | Sequence[Building], nodes: Sequence[Net
         elec_appliances_wh=_wh(s.appliance_elec_kwh.sum()), elec_heating_wh=_wh(elec_heat.sum()),
         gas_wh=_wh(gas.sum()), oil_wh=_wh(oil.sum()), pv_generation_wh=_wh(pv.sum()),
         carbon_kg=carbon, by_type=by_type,
-        nodes=[NodeResult(ref=n.ref, name=n.name, capacity_w=n.capacity_w, baseline_peak_w=n.baseline_peak_w,
+        nodes=[NodeResult(ref=n.ref, name=n.name, capacity_w=n.capacity_w, export_capacity_w=n.export_capacity_w,
+                          baseline_peak_w=n.baseline_peak_w,
                           peak_w=[n.baseline_peak_w], export_peak_w=[], first_overload_year=None,
                           overloaded_years=[]) for n in res.nodes],
         self_sufficiency=res.self_sufficiency_baseline,

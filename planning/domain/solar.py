@@ -75,7 +75,7 @@ def _sky(lat: float, lon: float, scaled: bool) -> dict[str, np.ndarray]:
         clear_monthly_wh = np.bincount(month, weights=clear_ghi, minlength=12)
         sap_monthly_wh = np.array(SAP_U3_IRRADIANCE_W_M2[region], dtype=float) * 24.0 * np.array(DAYS_IN_MONTH)
         factor = np.divide(sap_monthly_wh, clear_monthly_wh, out=np.zeros(12), where=clear_monthly_wh > 0)
-        ghi = clear_ghi * factor[month]
+        ghi = clear_ghi * _daily_clearness(clear_ghi, month, factor, seed=int(round(lat * 10)) * 1000 + int(round(lon * 10)))
         split = pvlib.irradiance.erbs(ghi, zenith, times)
         dni = np.nan_to_num(np.asarray(split["dni"], dtype=float))
         dhi = np.nan_to_num(np.asarray(split["dhi"], dtype=float))
@@ -93,6 +93,34 @@ def _sky(lat: float, lon: float, scaled: bool) -> dict[str, np.ndarray]:
         "temp_air": np.asarray(hourly_temperature_c(region)),
         "region": np.array(region),
     }
+
+
+DAILY_CLEARNESS_CONCENTRATION = 3.0
+
+
+def _daily_clearness(clear_ghi: np.ndarray, month: np.ndarray, monthly_factor: np.ndarray, seed: int) -> np.ndarray:
+    """Hourly factor (constant within a day) that turns clear-sky into all-sky.
+
+    Real months mix bright and overcast days; scaling every hour by the same
+    monthly factor would make every hour hazy and, through the beam/diffuse
+    split, understate what tilting a panel towards the sun gains.  Each day
+    draws a clearness from a Beta distribution with the month's mean, then
+    the month is renormalised so its total equals the SAP figure exactly.
+    """
+    rng = np.random.default_rng(seed)
+    days = len(clear_ghi) // 24
+    day_month = month[::24]
+    mean = np.clip(monthly_factor[day_month], 0.02, 0.98)
+    c = DAILY_CLEARNESS_CONCENTRATION
+    f = rng.beta(mean * c, (1 - mean) * c)
+    clear_day = clear_ghi.reshape(days, 24).sum(axis=1)
+    for m in range(12):
+        sel = day_month == m
+        got = (f[sel] * clear_day[sel]).sum()
+        want = monthly_factor[m] * clear_day[sel].sum()
+        if got > 0:
+            f[sel] *= want / got
+    return np.repeat(f, 24)
 
 
 def _yield_matrix(lat: float, lon: float, tilts: np.ndarray, azimuths: np.ndarray,
