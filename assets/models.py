@@ -72,7 +72,9 @@ class Meter(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="meters")
     device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="meters")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SITE)
-    serial = models.CharField(max_length=40, unique=True, help_text="Meter id as in supplier/DCC files (MPAN or serial).")
+    serial = models.CharField(
+        max_length=40, unique=True, help_text="Meter id as in supplier/DCC files (MPAN or serial)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,7 +114,9 @@ class Telemetry(models.Model):
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="telemetry")
     ts = models.DateTimeField()
-    power_w = models.IntegerField(null=True, blank=True, help_text="Positive = import/consumption, negative = export/generation.")
+    power_w = models.IntegerField(
+        null=True, blank=True, help_text="Positive = import/consumption, negative = export/generation."
+    )
     energy_import_wh = models.PositiveBigIntegerField(null=True, blank=True, help_text="Cumulative counter.")
     energy_export_wh = models.PositiveBigIntegerField(null=True, blank=True, help_text="Cumulative counter.")
     soc_pct = models.FloatField(null=True, blank=True)

@@ -1,0 +1,60 @@
+"""Plotly figures for community pages (rendered to HTML fragments; plotly.js comes from our static files)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+PALETTE = ["#0f766e", "#2563eb", "#d97706", "#7c3aed", "#db2777", "#059669", "#dc2626", "#4b5563"]
+SYMBOLS = {"Home": "circle", "School": "star", "Community building": "diamond", "Business": "square"}
+
+
+def fig_html(fig: go.Figure) -> str:
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        config={"displayModeBar": False, "responsive": True},
+        default_height="100%",
+        default_width="100%",
+    )
+
+
+def base_layout(fig: go.Figure, height: int = 360) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin=dict(l=40, r=10, t=10, b=40),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=12, color="#1f2937"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+    )
+    return fig
+
+
+def site_map(points: list[dict]) -> str:
+    """Sites on a lat/lon scatter (no map tiles: the platform works offline)."""
+    fig = go.Figure()
+    feeders = sorted({p["feeder"] for p in points})
+    for i, feeder in enumerate(feeders):
+        pts = [p for p in points if p["feeder"] == feeder]
+        fig.add_trace(
+            go.Scatter(
+                x=[p["lon"] for p in pts],
+                y=[p["lat"] for p in pts],
+                mode="markers",
+                name=feeder,
+                marker=dict(
+                    size=[16 if p["kind"] != "Home" else 10 for p in pts],
+                    color=PALETTE[i % len(PALETTE)],
+                    symbol=[SYMBOLS.get(p["kind"], "circle") for p in pts],
+                    line=dict(width=[2 if p["mine"] else 0 for p in pts], color="#111827"),
+                ),
+                text=[f"{p['label']}<br>{p['kind']} · {p['feeder']}" for p in pts],
+                hoverinfo="text",
+            )
+        )
+    base_layout(fig, 380)
+    fig.update_xaxes(title="longitude", showgrid=True, gridcolor="#eef2f7", zeroline=False)
+    fig.update_yaxes(
+        title="latitude", showgrid=True, gridcolor="#eef2f7", zeroline=False, scaleanchor="x", scaleratio=1.6
+    )
+    return fig_html(fig)

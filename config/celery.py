@@ -1,0 +1,11 @@
+"""Celery application: the platform's clock (clearing, settlement, dispatch, runs)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("cem")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,55 @@
+import importlib.util
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from community import views as community_views
+
+# Each building block's pages live under its community: /c/<slug>/<mount>/.
+# (module, mount, namespace); a module that does not exist yet is skipped.
+APP_PAGES = [
+    ("assets.urls", "energy/", "assets"),
+    ("assets.coop.urls", "coop/", "coop"),
+    ("lem.urls", "market/", "lem"),
+    ("vpp.urls", "flex/", "vpp"),
+    ("planning.urls", "plan/", "planning"),
+]
+APP_APIS = [
+    ("assets.api_urls", "assets-api"),
+    ("assets.coop.api_urls", "coop-api"),
+    ("lem.api_urls", "lem-api"),
+    ("vpp.api_urls", "vpp-api"),
+    ("planning.api_urls", "planning-api"),
+]
+
+
+def _exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+community_patterns = [path("", include(("community.urls", "community")))]
+community_patterns += [
+    path(mount, include((module, namespace))) for module, mount, namespace in APP_PAGES if _exists(module)
+]
+api_patterns = [path("", include(("community.api_urls", "community-api")))]
+api_patterns += [path("", include((module, namespace))) for module, namespace in APP_APIS if _exists(module)]
+
+urlpatterns = [
+    path("", community_views.home, name="home"),
+    path("healthz", community_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("invite/<str:token>/", community_views.invitation_accept, name="invitation_accept"),
+    path("c/<slug:slug>/", include(community_patterns)),
+    path("api/v1/", include(api_patterns)),
+    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

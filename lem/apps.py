@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LemConfig(AppConfig):
+    name = "lem"
+    verbose_name = "Local energy market"

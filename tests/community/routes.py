@@ -1,0 +1,78 @@
+from community.models import Role
+from tests.routes import ANY_ROLE, EVERYONE_SET, LOGGED_IN, Route, roles
+
+OPERATORS = roles("convenor", "market_operator", "asset_operator", "auditor")
+SITE_EDITORS = roles(Role.CONVENOR, Role.ASSET_OPERATOR)
+
+
+def _site(w):
+    return {"slug": w.community.slug, "site_id": w.site.pk}
+
+
+def _neighbour_site(w):
+    return {"slug": w.community.slug, "site_id": w.neighbour_site.pk}
+
+
+def _community_api(w):
+    return {"slug": w.community.slug}
+
+
+ROUTES = [
+    Route("login", EVERYONE_SET, kwargs=lambda w: {}),
+    Route("healthz", EVERYONE_SET, kwargs=lambda w: {}),
+    Route("home", LOGGED_IN, kwargs=lambda w: {}),
+    Route("logout", EVERYONE_SET, kwargs=lambda w: {}, method="post", success_redirects=True),
+    Route(
+        "invitation_accept",
+        LOGGED_IN,
+        kwargs=lambda w: {"token": w.extra["invitation"].token},
+        setup=lambda w: w.extra.update(
+            invitation=__import__("community.services", fromlist=["x"]).invitation_create(
+                community=w.community, email="new@example.org"
+            )
+        ),
+    ),
+    Route("community:detail", ANY_ROLE),
+    Route("community:members", ANY_ROLE),
+    Route(
+        "community:members",
+        roles("convenor"),
+        method="post",
+        data=lambda w: {"email": "x@example.org", "role": "member"},
+        label="POST community:members (invite)",
+    ),
+    Route("community:network", ANY_ROLE),
+    Route(
+        "community:network",
+        SITE_EDITORS,
+        method="post",
+        label="POST community:network (add node)",
+        data=lambda w: {
+            "kind": "feeder",
+            "name": "New",
+            "code": "F9",
+            "parent": w.primary.pk,
+            "import_capacity_kw": "100",
+            "export_capacity_kw": "50",
+        },
+    ),
+    Route("community:site", OPERATORS | {"member"}, kwargs=_site),
+    Route("community:site", OPERATORS, kwargs=_neighbour_site, label="GET community:site (a neighbour's home)"),
+    Route("community:site_create", SITE_EDITORS),
+    Route("community:site_edit", SITE_EDITORS, kwargs=_site),
+    Route("community:audit", roles("convenor", "auditor")),
+    Route("community:ledger", roles("treasurer", "market_operator", "auditor", "convenor")),
+    # API
+    Route("community-api:community-list", ANY_ROLE | {"outsider"}, kwargs=lambda w: {}, api=True),
+    Route("community-api:community-detail", ANY_ROLE, kwargs=_community_api, api=True),
+    Route("community-api:membership-list", ANY_ROLE, kwargs=_community_api, api=True),
+    Route("community-api:networknode-list", ANY_ROLE, kwargs=_community_api, api=True),
+    Route("community-api:site-list", ANY_ROLE, kwargs=_community_api, api=True),
+    Route("community-api:site-detail", OPERATORS | {"member"}, kwargs=_site, api=True),
+    Route(
+        "api-token", frozenset(), kwargs=lambda w: {}, method="post", api=True, label="POST api-token (no credentials)"
+    ),
+    # the API's description is public, like any published API's docs
+    Route("schema", EVERYONE_SET, kwargs=lambda w: {}, api=True),
+    Route("api-docs", EVERYONE_SET, kwargs=lambda w: {}, api=True),
+]
