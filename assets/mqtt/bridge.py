@@ -55,8 +55,10 @@ class Bridge:
         readings_every_s: float = 20.0,
         housekeeping_every_s: float = 5.0,
         directory_ttl_s: float = 30.0,
+        communities: list[str] | None = None,
     ):
         self.broker = broker
+        self.communities = communities  # None: every community
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.receive_maximum = receive_maximum
@@ -66,10 +68,12 @@ class Bridge:
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()
         self.client = make_client(broker, client_id=client_id, persistent=True, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda c, u, mid, codes, props: self.subscribed.set()
         self._directory: dict[tuple[str, str], services.DeviceInfo | None] = {}
         self._directory_at: dict[tuple[str, str], float] = {}
         self._dirty: set = set()
@@ -83,12 +87,17 @@ class Bridge:
         if not reason_ok(reason_code):
             log.error("broker refused the bridge: %s", reason_code)
             return
-        client.subscribe([(t, 1) for t in topics.subscriptions()])
+        if self.communities:
+            subs = [f"{topics.PREFIX}/{c}/+/{k}" for c in self.communities for k in topics.DEVICE_TO_PLATFORM]
+        else:
+            subs = topics.subscriptions()
+        client.subscribe([(t, 1) for t in subs])
         self.connected.set()
         log.info("connected to %s (session present: %s)", self.broker.redacted(), flags.session_present)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.connected.clear()
+        self.subscribed.clear()
         if not self.stopping.is_set():
             log.warning("disconnected from the broker (%s); reconnecting with back-off", reason_code)
 
