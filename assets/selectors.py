@@ -84,7 +84,7 @@ class EnergySeries:
     @property
     def demand(self) -> list[int | None]:
         out = []
-        for i, e, g in zip(self.imported, self.exported, self.generated):
+        for i, e, g in zip(self.imported, self.exported, self.generated, strict=False):
             out.append(None if i is None or e is None else i - e + (g or 0))
         return out
 
@@ -144,7 +144,7 @@ def self_sufficiency_pct(series: EnergySeries) -> float | None:
     (sum over periods of min(generation, demand) / total demand), over the
     periods where both are known."""
     met = total = 0
-    for d, g in zip(series.demand, series.generated):
+    for d, g in zip(series.demand, series.generated, strict=False):
         if d is None or g is None:
             continue
         d = max(d, 0)

@@ -17,7 +17,7 @@ difference over the whole span exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -26,7 +26,7 @@ DEFAULT_MAX_GAP = timedelta(minutes=15)
 
 ACTUAL = "actual"
 MISSING = "missing"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MAX_PAYLOAD_BYTES = 4096
 # Device clocks drift; NTP-less devices can be a few minutes ahead.
@@ -109,7 +109,7 @@ def parse_ts(value, *, name: str = "ts") -> datetime:
         raise PayloadError("schema", f"{name} {value!r} is not an ISO-8601 timestamp") from None
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise PayloadError("schema", f"{name} {value!r} has no UTC offset; send e.g. 2026-01-01T12:00:00Z")
-    return ts.astimezone(timezone.utc)
+    return ts.astimezone(UTC)
 
 
 def check_ts(ts: datetime, now: datetime) -> None:
@@ -215,7 +215,7 @@ def parse_status(raw: bytes | str, *, now: datetime) -> Status:
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def build_command(*, command_id: str, action: str, params: dict, valid_until: datetime) -> bytes:

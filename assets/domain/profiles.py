@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -86,7 +86,7 @@ class Cloudiness:
 
 def outdoor_temp_mean_c(ts: datetime) -> float:
     """Seasonal + diurnal UK mean temperature (no noise)."""
-    local = ts.astimezone(timezone.utc)
+    local = ts.astimezone(UTC)
     doy = local.timetuple().tm_yday
     hour = local.hour + local.minute / 60
     seasonal = 10.5 - 6.0 * math.cos(2 * math.pi * (doy - 20) / 365.25)
@@ -174,12 +174,12 @@ def pv_ac_w(array: PvArray, dc_clearsky_w, clearsky_index) -> np.ndarray:
 @lru_cache(maxsize=256)
 def pv_clearsky_day(array: PvArray, day: date) -> np.ndarray:
     """Clear-sky DC output at 1-minute resolution for a UTC day (1,440 values)."""
-    times = pd.date_range(datetime(day.year, day.month, day.day, tzinfo=timezone.utc), periods=1440, freq="1min")
+    times = pd.date_range(datetime(day.year, day.month, day.day, tzinfo=UTC), periods=1440, freq="1min")
     return pv_clearsky_dc_w(array, times)
 
 
 def pv_clearsky_at(array: PvArray, ts: datetime) -> float:
-    ts = ts.astimezone(timezone.utc)
+    ts = ts.astimezone(UTC)
     minute = ts.hour * 60 + ts.minute
     return float(pv_clearsky_day(array, ts.date())[minute])
 

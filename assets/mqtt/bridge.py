@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
 
@@ -147,7 +147,7 @@ class Bridge:
         while True:
             try:
                 close_old_connections()
-                now_ = now or datetime.now(timezone.utc)
+                now_ = now or datetime.now(UTC)
                 result = services.telemetry_ingest(
                     [(m.topic, m.payload) for m in batch], now=now_, directory=self.directory_for(batch))
                 break

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import selectors
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 
@@ -126,7 +126,7 @@ class DevicePool:
         link.backoff = min(link.backoff * 2, RECONNECT_MAX_S)
 
     def _on_message(self, client, link: SimDeviceLink, msg):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             cmd = payloads.parse_command(msg.payload)
         except payloads.PayloadError as exc:

@@ -10,9 +10,8 @@ import threading
 import time
 
 import paho.mqtt.client as mqtt
-from django.conf import settings
 
-from .connection import BrokerUrl, connect, make_client
+from .connection import connect, from_settings, make_client
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def client() -> mqtt.Client:
     global _client, _pid
     with _lock:
         if _client is None or _pid != os.getpid():  # a forked worker needs its own socket
-            broker = BrokerUrl.parse(settings.MQTT_URL)
+            broker = from_settings()
             c = make_client(broker, client_id=f"cem-publisher-{os.getpid()}-{int(time.time() * 1000) % 100000}")
             c.on_connect = _on_connect
             c.on_disconnect = _on_disconnect

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time as _time
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -163,7 +163,7 @@ class Neighbourhood:
     def advance_to(self, target: datetime) -> int:
         """Step the physics up to ``target`` (never past the wall clock) and
         publish each step's telemetry. Returns the number of steps taken."""
-        wall = datetime.now(timezone.utc)
+        wall = datetime.now(UTC)
         target = min(target, wall)
         steps = 0
         dt = self.step.total_seconds()
@@ -189,7 +189,7 @@ class Neighbourhood:
         while not stop():
             elapsed = _time.monotonic() - real0
             self.advance_to(sim0 + timedelta(seconds=elapsed * self.speed))
-            if not caught_up and self.sim_now + self.step > datetime.now(timezone.utc):
+            if not caught_up and self.sim_now + self.step > datetime.now(UTC):
                 caught_up = True
                 log.info("simulated time has caught up with the clock; continuing in real time")
             self.pool.poll(0.2)
@@ -201,6 +201,6 @@ class Neighbourhood:
 
 
 def default_start(now: datetime | None = None) -> datetime:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     local = now.astimezone(LONDON)
-    return datetime.combine(local.date(), time(0), tzinfo=LONDON).astimezone(timezone.utc)
+    return datetime.combine(local.date(), time(0), tzinfo=LONDON).astimezone(UTC)

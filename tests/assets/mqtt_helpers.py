@@ -47,7 +47,7 @@ class PrivateMosquitto:
         self.conf = workdir / "mosquitto.conf"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "PrivateMosquitto":
+    def start(self) -> PrivateMosquitto:
         for f in (self.passwd, self.acl):
             if not f.exists():
                 f.write_text("")

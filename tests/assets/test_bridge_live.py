@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import OperationalError
@@ -78,7 +78,7 @@ def test_telemetry_reaches_the_database_and_redelivery_changes_nothing(broker, c
     d = device(world.site, "battery", rated_power_w=5000)
     bridge = new_bridge(broker, community)
     dev, rc = connect_as(broker)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     topic = f"cem/{community.slug}/{d.uid}/telemetry"
     for i in range(20):
         publish_and_wait(dev, topic, tele(now - timedelta(seconds=20 - i), power_w=100 * i, soc_pct=50))
@@ -101,7 +101,7 @@ def test_malformed_messages_are_rejected_with_reasons_and_the_bridge_carries_on(
     d = device(world.site, "pv", rated_power_w=4000)
     bridge = new_bridge(broker, community)
     dev, _ = connect_as(broker)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     base = f"cem/{community.slug}"
     publish_and_wait(dev, f"{base}/{d.uid}/telemetry", b"not json at all")
     publish_and_wait(dev, f"{base}/{d.uid}/telemetry", tele(now, power_w=-1_000_000))
@@ -125,7 +125,7 @@ def test_a_bridge_restart_loses_nothing_sent_at_qos_1(broker, community, world):
     first = new_bridge(broker, community, client_id)
     dev, _ = connect_as(broker)
     topic = f"cem/{community.slug}/{d.uid}/telemetry"
-    t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     for i in range(50):
         publish_and_wait(dev, topic, tele(t0 + timedelta(seconds=i), power_w=i))
     time.sleep(0.5)
@@ -195,7 +195,7 @@ def test_a_database_outage_holds_the_batch_and_acks_only_after_it_is_stored(worl
     monkeypatch.setattr("assets.mqtt.bridge.connection.close", lambda: None)  # keep the test's transaction
     from assets.mqtt.bridge import Inbound
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     batch = [Inbound(f"cem/test-green/{d.uid}/telemetry", tele(now - timedelta(seconds=i), power_w=i), i + 1, 1)
              for i in range(5)]
     bridge.process(batch)

@@ -1,6 +1,6 @@
 """Half-hourly interval energy from counters, and the CSV import format."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,8 +15,8 @@ from assets.domain.intervals import (
     with_gaps,
 )
 
-T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
-NOW = datetime(2026, 6, 3, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
+NOW = datetime(2026, 6, 3, tzinfo=UTC)
 
 
 def steady(minutes, every=5, w=1200, start=T0):

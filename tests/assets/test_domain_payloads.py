@@ -1,7 +1,7 @@
 """Topic and payload validation (pure, no database)."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from assets.domain import kinds, payloads, topics
 from assets.domain.payloads import PayloadError
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def tele(**kw):
@@ -38,7 +38,7 @@ def test_device_acl_allows_only_its_own_topics():
 
 def test_it_accepts_a_well_formed_telemetry_message():
     s = payloads.parse_telemetry(tele(soc_pct=55.5, plugged_in=True), now=NOW)
-    assert s.ts == datetime(2026, 6, 1, 11, 59, tzinfo=timezone.utc)
+    assert s.ts == datetime(2026, 6, 1, 11, 59, tzinfo=UTC)
     assert s.values == {"power_w": 1200, "import_wh": 1000, "export_wh": 0, "soc_pct": 55.5, "plugged_in": True}
 
 

@@ -1,6 +1,6 @@
 """Simulator physics: profiles, devices obeying and refusing commands, energy balance."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
 import pytest
@@ -20,7 +20,7 @@ from assets.domain.profiles import (
     wind_power_w,
 )
 
-NOW = datetime(2026, 1, 15, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 18, 0, tzinfo=UTC)
 BIRMINGHAM = dict(latitude=52.48, longitude=-1.89)
 
 
@@ -135,7 +135,7 @@ def test_battery_never_leaves_its_limits_and_conserves_energy(reserve, soc, eff,
 # -- EV --------------------------------------------------------------------
 def test_ev_pause_is_refused_when_the_car_would_miss_its_ready_by_target():
     ev = EvCharger(seed=1, max_power_w=7400, car_capacity_wh=60_000, target_pct=80, ready_by=time(7, 0), car_soc_pct=20)
-    evening = datetime(2026, 1, 15, 22, 0, tzinfo=timezone.utc)
+    evening = datetime(2026, 1, 15, 22, 0, tzinfo=UTC)
     # 36 kWh needed; 9 h x 7.4 kW x 0.92 = 61 kWh possible; pausing 6 h leaves 3 h = 20 kWh
     reply = ev.handle(cmd("pause", minutes=6 * 60, now=evening), evening)
     assert reply.status == "rejected"
@@ -156,7 +156,7 @@ def test_ev_rate_limits():
 
 def test_the_car_leaves_and_comes_back_with_less_charge():
     ev = EvCharger(seed=0, car_soc_pct=80)  # seed 0 drives on this Monday
-    t = datetime(2026, 1, 12, 0, 0, tzinfo=timezone.utc)  # a Monday
+    t = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)  # a Monday
     plugged = []
     for m in range(0, 24 * 60, 5):
         ev.step(t + timedelta(minutes=m), 300)
@@ -200,8 +200,8 @@ def full_home(seed=3):
 
 def test_the_meter_sees_the_sum_of_everything_behind_it():
     site, weather = full_home(), Weather(seed=1)
-    t = datetime(2026, 4, 1, tzinfo=timezone.utc)
-    for m in range(24 * 60):
+    t = datetime(2026, 4, 1, tzinfo=UTC)
+    for _m in range(24 * 60):
         weather.step(t, 60)
         site.step(t, 60, weather)
         t += timedelta(minutes=1)

@@ -31,7 +31,7 @@ def broker(tmp_path, settings):
 def test_device_a_cannot_publish_as_device_b(world, broker, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         a = device(world.site, "battery", uid="home-a-battery")
-        b = device(world.neighbour_site, "battery", uid="home-b-battery")
+        device(world.neighbour_site, "battery", uid="home-b-battery")
     broker.start()
     spy = Listener(broker.url("cem-bridge", "bridge-secret"), "cem/#")
     ca, rc = connect_as(broker.url(a.mqtt_username, a.test_password))

@@ -1,7 +1,7 @@
 """Device registry, the bridge's batch, commands, readings and CSV import (database)."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from assets.mqtt import mosquitto
 from community.errors import DomainError
 from tests.assets.factories import device
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def directory_for(*devices):
@@ -176,7 +176,7 @@ def feed_counters(d, start, minutes, w=1200, skip=()):
 
 def test_telemetry_counters_become_half_hourly_readings_with_gaps_left_as_gaps(world):
     d = device(world.site, "smart_meter", meter="site")
-    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     msgs = feed_counters(d, t0, 120, skip=range(40, 85))
     r = ingest(msgs, d)
     services.readings_from_telemetry(dirty=r.dirty)
@@ -210,7 +210,7 @@ def test_csv_import_dry_run_reports_bad_rows_and_a_clean_file_imports_idempotent
 
 def test_imported_readings_are_not_overwritten_by_telemetry(world):
     d = device(world.site, "smart_meter", meter="site")
-    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
     IntervalReading.objects.create(meter=d.meters.get(), period_start=t0, import_wh=555, export_wh=0, source="csv")
     r = ingest(feed_counters(d, t0, 60), d)
     services.readings_from_telemetry(dirty=r.dirty)
@@ -222,7 +222,7 @@ def test_community_energy_and_self_sufficiency(world):
     home = device(world.site, "smart_meter", meter="site")
     pv = device(world.school, "pv", meter="generation", rated_power_w=50_000)
     school_meter = device(world.school, "smart_meter", meter="site")
-    t0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     rows = [
         (home.meters.get(), 500, 0), (school_meter.meters.get(), 0, 1500), (pv.meters.get(), 0, 4000),
     ]

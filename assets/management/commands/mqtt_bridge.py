@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from assets.mqtt.bridge import Bridge
-from assets.mqtt.connection import BrokerUrl
+from assets.mqtt.connection import from_settings
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, url=None, client_id="cem-bridge", batch_size=2000, **options):
         logging.getLogger("assets.bridge").setLevel(logging.INFO)
-        broker = BrokerUrl.parse(url or settings.MQTT_URL)
+        broker = from_settings(url)
         if getattr(settings, "MQTT_IS_EMBEDDED", False) and not url:
             self.stdout.write("Using the embedded amqtt broker: it has no ACLs, so devices are not confined "
                               "to their own topics. Production uses Mosquitto with the files the platform writes.")

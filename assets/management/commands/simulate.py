@@ -2,12 +2,12 @@
 
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from assets.mqtt.connection import BrokerUrl
+from assets.mqtt.connection import from_settings
 from assets.mqtt.simulator import Neighbourhood, default_start
 from community.models import Community
 
@@ -36,14 +36,14 @@ class Command(BaseCommand):
         if len(communities) > 1:
             self.stdout.write(f"simulating {communities[0].slug} (of {len(communities)}; choose with --community)")
         c = communities[0]
-        broker = BrokerUrl.parse(url or settings.MQTT_URL).with_credentials(None, None)
+        broker = from_settings(url).with_credentials(None, None)
         if getattr(settings, "MQTT_IS_EMBEDDED", False):
             self.stdout.write("Embedded amqtt broker: devices connect with their own credentials, but amqtt "
                               "enforces no ACLs; Mosquitto (MQTT_URL) confines each device to its own topics.")
         t0 = datetime.fromisoformat(start) if start else default_start()
         if t0.tzinfo is None:
             raise CommandError("--start needs a UTC offset, e.g. 2026-01-01T00:00:00Z")
-        hood = Neighbourhood(c, broker=broker, speed=speed, start=t0.astimezone(timezone.utc), step_s=step,
+        hood = Neighbourhood(c, broker=broker, speed=speed, start=t0.astimezone(UTC), step_s=step,
                              use_credentials=not anonymous)
         stopping = []
         signal.signal(signal.SIGTERM, lambda *a: stopping.append(1))
