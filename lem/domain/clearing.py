@@ -68,9 +68,7 @@ class ClearingError(ValueError):
 def price_to_ticks(price_p_per_kwh: Decimal | int | str) -> int:
     d = Decimal(price_p_per_kwh) * PRICE_SCALE
     if d != d.to_integral_value():
-        raise ClearingError(
-            f"Price {price_p_per_kwh} p/kWh has more than 3 decimal places."
-        )
+        raise ClearingError(f"Price {price_p_per_kwh} p/kWh has more than 3 decimal places.")
     return int(d)
 
 
@@ -119,7 +117,7 @@ class Book:
         nominees=None,
         max_co2=None,
         co2=None,
-    ) -> "Book":
+    ) -> Book:
         n = len(qty_wh)
         oid = np.asarray(order_id, dtype=np.int64)
         book = cls(
@@ -166,14 +164,12 @@ class Network:
     export_limit_wh: np.ndarray
 
     @classmethod
-    def build(cls, nodes: list[tuple[str, int, int, int]]) -> "Network":
+    def build(cls, nodes: list[tuple[str, int, int, int]]) -> Network:
         """``nodes``: (name, parent index, import limit Wh, export limit Wh)."""
         parent = np.array([p for _, p, _, _ in nodes], dtype=np.int64)
         for i, p in enumerate(parent):
             if (i == 0) != (p == -1) or p >= i:
-                raise ClearingError(
-                    "Network nodes must be listed parents first, with exactly one root."
-                )
+                raise ClearingError("Network nodes must be listed parents first, with exactly one root.")
         return cls(
             names=tuple(name for name, _, _, _ in nodes),
             parent=parent,
@@ -182,7 +178,7 @@ class Network:
         )
 
     @classmethod
-    def single(cls) -> "Network":
+    def single(cls) -> Network:
         return cls.build([("market", -1, UNLIMITED, UNLIMITED)])
 
     def __len__(self) -> int:
@@ -248,9 +244,7 @@ class ClearingResult:
     @property
     def congestion_rent(self) -> int:
         """Micro-pence collected by the market on cross-area trades (>= 0)."""
-        return int(
-            ((self.trade_buyer_price - self.trade_seller_price) * self.trade_qty_wh).sum()
-        )
+        return int(((self.trade_buyer_price - self.trade_seller_price) * self.trade_qty_wh).sum())
 
     @property
     def split(self) -> bool:
@@ -491,8 +485,12 @@ def clear(
     offer_idx = _offer_order(book, np.flatnonzero(live & ~book.is_bid))
 
     sw = _sweep(
-        bid_idx, book.price[bid_idx], remaining[bid_idx],
-        offer_idx, book.price[offer_idx], remaining[offer_idx],
+        bid_idx,
+        book.price[bid_idx],
+        remaining[bid_idx],
+        offer_idx,
+        book.price[offer_idx],
+        remaining[offer_idx],
     )
     fill = np.zeros(n, dtype=np.int64)
     fill[sw.bids] = sw.bid_fill
@@ -518,7 +516,7 @@ def clear(
         seller_p = buyer_p.copy()
 
     if pref_trades:
-        pb, po, pq, pp = (np.array(c, dtype=np.int64) for c in zip(*pref_trades))
+        pb, po, pq, pp = (np.array(c, dtype=np.int64) for c in zip(*pref_trades, strict=False))
         tb = np.concatenate((pb, tb))
         to = np.concatenate((po, to))
         tq = np.concatenate((pq, tq))
@@ -550,9 +548,9 @@ def clear(
 def _message(book, bid_idx, offer_idx, volume, binding) -> str:
     if volume > 0:
         if binding:
-            return "Cleared; the market split into price areas because " + "; ".join(
-                b.describe() for b in binding
-            ) + "."
+            return (
+                "Cleared; the market split into price areas because " + "; ".join(b.describe() for b in binding) + "."
+            )
         return "Cleared."
     if len(book) == 0:
         return "No trades: the order book is empty."
@@ -563,10 +561,7 @@ def _message(book, bid_idx, offer_idx, volume, binding) -> str:
     best_bid = ticks_to_price(book.price[bid_idx[0]])
     best_offer = ticks_to_price(book.price[offer_idx[0]])
     if best_bid < best_offer:
-        return (
-            f"No trades: the highest bid ({best_bid} p/kWh) is below the lowest "
-            f"offer ({best_offer} p/kWh)."
-        )
+        return f"No trades: the highest bid ({best_bid} p/kWh) is below the lowest offer ({best_offer} p/kWh)."
     return "No trades: the network limits leave no room for a trade."
 
 
@@ -628,8 +623,11 @@ def _clear_constrained(book, network, remaining, live, pref_net):
     b_ub = np.concatenate([hi_arr[fin_hi], -lo_arr[fin_lo]])
     A_eq = csr_matrix(sign.reshape(1, -1))
     kw = dict(
-        A_ub=A_ub if A_ub.shape[0] else None, b_ub=b_ub if A_ub.shape[0] else None,
-        A_eq=A_eq, b_eq=[0.0], bounds=np.stack((np.zeros(len(levels)), cap.astype(float)), axis=1),
+        A_ub=A_ub if A_ub.shape[0] else None,
+        b_ub=b_ub if A_ub.shape[0] else None,
+        A_eq=A_eq,
+        b_eq=[0.0],
+        bounds=np.stack((np.zeros(len(levels)), cap.astype(float)), axis=1),
     )
     # Interior point + crossover ends on a vertex, and the constraint matrix
     # (subtree sums over a tree: an interval matrix) is totally unimodular,
@@ -859,8 +857,11 @@ def _clear_club(book: Book, network: Network, tariff: int) -> ClearingResult:
     return ClearingResult(
         mechanism="club",
         filled_wh=fill,
-        trade_bid=tb, trade_offer=to, trade_qty_wh=tq,
-        trade_buyer_price=p, trade_seller_price=p.copy(),
+        trade_bid=tb,
+        trade_offer=to,
+        trade_qty_wh=tq,
+        trade_buyer_price=p,
+        trade_seller_price=p.copy(),
         trade_round=np.ones(len(tq), dtype=np.int64),
         node_price=np.full(len(network), tariff if matched else -1, dtype=np.int64),
         node_area=np.zeros(len(network), dtype=np.int64),

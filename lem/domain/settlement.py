@@ -32,9 +32,9 @@ exactly to the rounded exact total.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Mapping, Sequence
 
 MICRO = 1_000_000  # micro-pence per penny
 BP = 10_000  # basis points in 1
@@ -72,7 +72,7 @@ def allocate_pennies(exact_micro: Sequence[int], total_pence: int | None = None)
     if total_pence is None:
         total_pence = round_half_up(sum(vals))
     floors = [v // MICRO for v in vals]
-    rems = [v - f * MICRO for v, f in zip(vals, floors)]
+    rems = [v - f * MICRO for v, f in zip(vals, floors, strict=False)]
     left = total_pence - sum(floors)
     if left < 0 or left > len(vals):
         raise SettlementError("Cannot allocate pennies: the total does not match the parts.")
@@ -242,7 +242,7 @@ def settle_period(
     sell_exact = [t.qty_wh * t.seller_price for t in trades]
     buy_p = allocate_pennies(buy_exact)
     sell_p = allocate_pennies(sell_exact)
-    for t, bp_, sp in zip(trades, buy_p, sell_p):
+    for t, bp_, sp in zip(trades, buy_p, sell_p, strict=False):
         pos[t.buyer].bought_wh += t.qty_wh
         pos[t.seller].sold_wh += t.qty_wh
         out.append(_transfer(member_account(t.buyer), MARKET, bp_, "local_buy", t.buyer, t.qty_wh, t.trade_id))
@@ -269,18 +269,18 @@ def settle_period(
     for sign in (1, -1):
         group = [x for x in sup_lines if (x[3] > 0) == (sign > 0) and x[3] != 0]
         pennies = allocate_pennies([abs(x[3]) for x in group])
-        for (m, kind, wh, _), pence in zip(group, pennies):
+        for (m, kind, wh, _), pence in zip(group, pennies, strict=False):
             out.append(_transfer(member_account(m), SUPPLIER, sign * pence, kind, m, wh))
 
     # 3. fees on local trades: each side pays fixed + bp of its trade value
     fee_exact: dict[int, int] = defaultdict(int)
     if rules.fee_fixed_micro or rules.fee_bp:
-        for t, be, se in zip(trades, buy_exact, sell_exact):
+        for t, be, se in zip(trades, buy_exact, sell_exact, strict=False):
             fee_exact[t.buyer] += rules.fee_fixed_micro + be * rules.fee_bp // BP
             fee_exact[t.seller] += rules.fee_fixed_micro + se * rules.fee_bp // BP
     fee_members = sorted(fee_exact)
     fee_p = allocate_pennies([fee_exact[m] for m in fee_members])
-    for m, pence in zip(fee_members, fee_p):
+    for m, pence in zip(fee_members, fee_p, strict=False):
         out.append(_transfer(member_account(m), OPERATOR, pence, "fee", m))
     fund_cut, _ = split_pennies(sum(fee_p), [rules.fund_share_bp, BP - rules.fund_share_bp])
     out.append(_transfer(OPERATOR, FUND, fund_cut, "fee_share"))
@@ -289,13 +289,13 @@ def settle_period(
     poor = sorted(set(fuel_poor) & set(members))
     if rules.social_bp and poor:
         spent: dict[int, int] = defaultdict(int)
-        for t, bp_ in zip(trades, buy_p):
+        for t, bp_ in zip(trades, buy_p, strict=False):
             spent[t.buyer] += bp_ * MICRO
-        for m, kind, wh, ex in sup_lines:
+        for m, kind, _wh, ex in sup_lines:
             if kind in ("import", "shortfall"):
                 spent[m] += ex
         disc = allocate_pennies([spent[m] * rules.social_bp // BP for m in poor])
-        for m, pence in zip(poor, disc):
+        for m, pence in zip(poor, disc, strict=False):
             out.append(_transfer(FUND, member_account(m), pence, "social", m))
 
     transfers = [t for t in out if t is not None]
@@ -324,9 +324,13 @@ class StatementTotals:
     @property
     def total_pence(self) -> int:
         return (
-            self.local_cost_pence - self.local_income_pence
-            + self.supplier_cost_pence - self.supplier_income_pence
-            + self.fees_pence - self.discount_pence + self.membership_fee_pence
+            self.local_cost_pence
+            - self.local_income_pence
+            + self.supplier_cost_pence
+            - self.supplier_income_pence
+            + self.fees_pence
+            - self.discount_pence
+            + self.membership_fee_pence
         )
 
     @property

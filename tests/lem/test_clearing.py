@@ -38,7 +38,7 @@ def book(rows, **kw):
 
 
 def filled_by_id(b, r):
-    return dict(zip(b.order_id.tolist(), r.filled_wh.tolist()))
+    return dict(zip(b.order_id.tolist(), r.filled_wh.tolist(), strict=False))
 
 
 # --------------------------------------------------------------- examples
@@ -63,14 +63,20 @@ def test_uniform_price_is_the_midpoint_of_the_clearing_interval():
     assert r.volume_wh == 100
     assert r.price == 10 * P
     assert filled_by_id(book([(True, 100, 20), (True, 50, 9), (False, 80, 5), (False, 100, 10)]), r) == {
-        1: 100, 2: 0, 3: 80, 4: 20,
+        1: 100,
+        2: 0,
+        3: 80,
+        4: 20,
     }
 
 
 def test_equal_prices_are_filled_in_order_of_submission():
     b = Book.from_arrays(
-        order_id=[1, 2, 3], is_bid=[True, False, False], qty_wh=[100, 100, 100],
-        price=[20 * P, 10 * P, 10 * P], seq=[5, 9, 3],
+        order_id=[1, 2, 3],
+        is_bid=[True, False, False],
+        qty_wh=[100, 100, 100],
+        price=[20 * P, 10 * P, 10 * P],
+        seq=[5, 9, 3],
     )
     r = clear(b)
     assert filled_by_id(b, r) == {1: 100, 2: 0, 3: 100}  # order 3 was submitted first
@@ -147,7 +153,8 @@ def test_a_gift_to_a_neighbour_is_free_and_goes_to_them():
     # member 2 gifts 60 Wh to member 3 (the community centre)
     b = book(
         [(True, 100, 25), (False, 60, 0), (True, 100, 10)],
-        owner=[1, 2, 3], nominees=[[-1] * 3, [3, -1, -1], [-1] * 3],
+        owner=[1, 2, 3],
+        nominees=[[-1] * 3, [3, -1, -1], [-1] * 3],
     )
     r = clear(b)
     gift = [i for i in range(len(r.trade_qty_wh)) if r.trade_round[i] == 0]
@@ -159,7 +166,8 @@ def test_a_gift_to_a_neighbour_is_free_and_goes_to_them():
 def test_a_co2_capped_bid_only_takes_clean_enough_energy():
     b = book(
         [(True, 100, 30), (False, 100, 5), (False, 100, 8)],
-        max_co2=[50, -1, -1], co2=[0, 400, 20],
+        max_co2=[50, -1, -1],
+        co2=[0, 400, 20],
     )
     r = clear(b)
     assert filled_by_id(b, r) == {1: 100, 2: 0, 3: 100}
@@ -214,8 +222,13 @@ def lp_welfare(b: Book, network: Network | None = None) -> float:
                 A_ub.append(-row)
                 b_ub.append(network.import_limit_wh[v])
     res = linprog(
-        c, A_ub=np.array(A_ub) if A_ub else None, b_ub=b_ub or None,
-        A_eq=np.array(A_eq), b_eq=[0.0], bounds=[(0, q) for q in b.qty_wh], method="highs",
+        c,
+        A_ub=np.array(A_ub) if A_ub else None,
+        b_ub=b_ub or None,
+        A_eq=np.array(A_eq),
+        b_eq=[0.0],
+        bounds=[(0, q) for q in b.qty_wh],
+        method="highs",
     )
     assert res.status == 0
     return -res.fun
@@ -285,7 +298,7 @@ def test_uniform_clearing_matches_brute_force_on_tiny_books_including_ties(rows)
     # volume-maximal among welfare-maximal allocations: at a tie it trades
     bids = sorted((p for bid, q, p in rows if bid for _ in range(q)), reverse=True)
     offers = sorted(p for bid, q, p in rows if not bid for _ in range(q))
-    assert r.volume_wh == sum(1 for x, y in zip(bids, offers) if x >= y)
+    assert r.volume_wh == sum(1 for x, y in zip(bids, offers, strict=False) if x >= y)
 
 
 @settings(max_examples=60, deadline=None)
@@ -297,8 +310,11 @@ def test_clearing_is_deterministic_and_independent_of_row_order(rows, rnd):
     perm = list(range(len(rows)))
     rnd.shuffle(perm)
     b2 = Book.from_arrays(
-        order_id=b.order_id[perm], is_bid=b.is_bid[perm], qty_wh=b.qty_wh[perm],
-        price=b.price[perm], seq=b.seq[perm],
+        order_id=b.order_id[perm],
+        is_bid=b.is_bid[perm],
+        qty_wh=b.qty_wh[perm],
+        price=b.price[perm],
+        seq=b.seq[perm],
     )
     r3 = clear(b2)
     assert filled_by_id(b, r1) == filled_by_id(b2, r3)
@@ -306,22 +322,34 @@ def test_clearing_is_deterministic_and_independent_of_row_order(rows, rnd):
 
 
 net_st = st.tuples(
-    st.integers(-1, 300), st.integers(-1, 300), st.integers(-1, 300), st.integers(-1, 300),
-    st.integers(-1, 500), st.integers(-1, 500),
+    st.integers(-1, 300),
+    st.integers(-1, 300),
+    st.integers(-1, 300),
+    st.integers(-1, 300),
+    st.integers(-1, 500),
+    st.integers(-1, 500),
 )
 
 
 def make_network(lim):
     # substation -> feeders A, B; feeder B -> street C
     a_imp, a_exp, b_imp, b_exp, c_imp, c_exp = lim
-    return Network.build([
-        ("substation", -1, -1, -1), ("A", 0, a_imp, a_exp), ("B", 0, b_imp, b_exp), ("C", 2, c_imp, c_exp),
-    ])
+    return Network.build(
+        [
+            ("substation", -1, -1, -1),
+            ("A", 0, a_imp, a_exp),
+            ("B", 0, b_imp, b_exp),
+            ("C", 2, c_imp, c_exp),
+        ]
+    )
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(st.tuples(st.booleans(), st.integers(1, 400), st.sampled_from([5, 8, 10, 10, 12, 15, 20]), st.integers(0, 3)), max_size=14),
+    st.lists(
+        st.tuples(st.booleans(), st.integers(1, 400), st.sampled_from([5, 8, 10, 10, 12, 15, 20]), st.integers(0, 3)),
+        max_size=14,
+    ),
     net_st,
 )
 def test_constrained_clearing_respects_capacity_and_is_welfare_maximal(rows, lim):
@@ -350,9 +378,16 @@ def test_pay_as_bid_and_club_conserve_energy(rows, tariff):
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.booleans(), st.integers(1, 300), st.sampled_from([0, 5, 10, 15]), st.integers(0, 3),
-                  st.integers(1, 5), st.lists(st.integers(1, 5), max_size=3), st.sampled_from([-1, -1, 50, 300]),
-                  st.sampled_from([0, 20, 400])),
+        st.tuples(
+            st.booleans(),
+            st.integers(1, 300),
+            st.sampled_from([0, 5, 10, 15]),
+            st.integers(0, 3),
+            st.integers(1, 5),
+            st.lists(st.integers(1, 5), max_size=3),
+            st.sampled_from([-1, -1, 50, 300]),
+            st.sampled_from([0, 20, 400]),
+        ),
         max_size=12,
     ),
     net_st,
@@ -361,10 +396,14 @@ def test_preferences_never_break_limits_or_capacity(rows, lim):
     network = make_network(lim)
     b = Book.from_arrays(
         order_id=list(range(1, len(rows) + 1)),
-        is_bid=[r[0] for r in rows], qty_wh=[r[1] for r in rows], price=[r[2] * P for r in rows],
-        node=[r[3] for r in rows], owner=[r[4] for r in rows],
+        is_bid=[r[0] for r in rows],
+        qty_wh=[r[1] for r in rows],
+        price=[r[2] * P for r in rows],
+        node=[r[3] for r in rows],
+        owner=[r[4] for r in rows],
         nominees=[(r[5] + [-1, -1, -1])[:3] for r in rows],
-        max_co2=[r[6] if r[0] else -1 for r in rows], co2=[r[7] for r in rows],
+        max_co2=[r[6] if r[0] else -1 for r in rows],
+        co2=[r[7] for r in rows],
     )
     r = clear(b, network=network)
     check_invariants(b, r, network)

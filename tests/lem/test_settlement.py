@@ -30,7 +30,9 @@ def by_kind(s, member):
     out = {}
     for t in s.transfers:
         if t.member == member:
-            out[t.kind] = out.get(t.kind, 0) + (t.amount_pence if t.payer == member_account(member) else -t.amount_pence)
+            out[t.kind] = out.get(t.kind, 0) + (
+                t.amount_pence if t.payer == member_account(member) else -t.amount_pence
+            )
     return out
 
 
@@ -73,7 +75,9 @@ def test_fees_go_to_the_operator_and_a_share_to_the_community_fund():
 
 def test_fuel_poor_members_get_the_social_discount_from_the_fund():
     rules = Rules(import_price=30 * P, export_price=10 * P, social_bp=2000)
-    s = settle_period(members=[1, 2], trades=[], meters={1: Meter(1000, 0), 2: Meter(1000, 0)}, rules=rules, fuel_poor=[2])
+    s = settle_period(
+        members=[1, 2], trades=[], meters={1: Meter(1000, 0), 2: Meter(1000, 0)}, rules=rules, fuel_poor=[2]
+    )
     assert by_kind(s, 2) == {"import": 30, "social": -6}
     assert "social" not in by_kind(s, 1)
     assert s.net_by_account()[FUND] == -6
@@ -106,7 +110,9 @@ def test_the_statement_adds_up_and_compares_with_the_supplier_only_bill():
     trades = [Trade(1, 1, 2, 1000, 20 * P, 20 * P)]
     meters = {1: Meter(1500, 0), 2: Meter(0, 1200)}
     s = settle_period(members=[1, 2], trades=trades, meters=meters, rules=RULES)
-    st1 = statement_totals(1, s.transfers, supplier_only_micro=supplier_only_exact(meters[1], RULES), membership_fee_pence=100)
+    st1 = statement_totals(
+        1, s.transfers, supplier_only_micro=supplier_only_exact(meters[1], RULES), membership_fee_pence=100
+    )
     assert st1.bought_local_wh == 1000 and st1.from_supplier_wh == 500
     assert st1.total_pence == 20 + 15 + 100
     assert st1.supplier_only_pence == 45
@@ -115,27 +121,33 @@ def test_the_statement_adds_up_and_compares_with_the_supplier_only_bill():
     assert st2.total_pence == -22 and st2.savings_pence == -12 + 22
 
 
-trade_st = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 5000), st.integers(0, 40_000), st.integers(0, 40_000))
+trade_st = st.tuples(
+    st.integers(1, 6), st.integers(1, 6), st.integers(1, 5000), st.integers(0, 40_000), st.integers(0, 40_000)
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(trade_st, max_size=20),
     st.dictionaries(st.integers(1, 6), st.tuples(st.integers(0, 9000), st.integers(0, 9000)), min_size=6, max_size=6),
-    st.integers(0, 50_000), st.integers(0, 50_000),
-    st.integers(0, 3 * MICRO), st.integers(0, 2000), st.integers(0, 10_000), st.integers(0, 10_000),
+    st.integers(0, 50_000),
+    st.integers(0, 50_000),
+    st.integers(0, 3 * MICRO),
+    st.integers(0, 2000),
+    st.integers(0, 10_000),
+    st.integers(0, 10_000),
     st.sets(st.integers(1, 6)),
 )
 def test_settlement_reconciles_to_the_penny(trades, meters, p1, p2, fixed, fee_bp, fund_bp, social_bp, poor):
     rules = Rules(
-        import_price=max(p1, p2), export_price=min(p1, p2),
-        fee_fixed_micro=fixed, fee_bp=fee_bp, fund_share_bp=fund_bp, social_bp=social_bp,
+        import_price=max(p1, p2),
+        export_price=min(p1, p2),
+        fee_fixed_micro=fixed,
+        fee_bp=fee_bp,
+        fund_share_bp=fund_bp,
+        social_bp=social_bp,
     )
-    ts = [
-        Trade(i, b, s, q, max(bp_, sp), min(bp_, sp))
-        for i, (b, s, q, bp_, sp) in enumerate(trades)
-        if b != s
-    ]
+    ts = [Trade(i, b, s, q, max(bp_, sp), min(bp_, sp)) for i, (b, s, q, bp_, sp) in enumerate(trades) if b != s]
     m = {k: Meter(*v) for k, v in meters.items()}
     s = settle_period(members=range(1, 7), trades=ts, meters=m, rules=rules, fuel_poor=poor)
     net = s.net_by_account()
@@ -149,7 +161,9 @@ def test_settlement_reconciles_to_the_penny(trades, meters, p1, p2, fixed, fee_b
     exact = sum(t.qty_wh * t.buyer_price for t in ts)
     assert abs(buy * MICRO - exact) <= MICRO // 2
     # energy: the supplier's net delivery equals the metered net import
-    sup = sum(p.import_from_supplier_wh + p.shortfall_wh - p.spill_wh - p.export_to_supplier_wh for p in s.positions.values())
+    sup = sum(
+        p.import_from_supplier_wh + p.shortfall_wh - p.spill_wh - p.export_to_supplier_wh for p in s.positions.values()
+    )
     assert sup == sum(x.import_wh - x.export_wh for x in m.values())
     # every member's bill is the sum of their lines
     for k in range(1, 7):
