@@ -89,25 +89,30 @@ def fast_run(n, m, d, a, choices, names, sort_codes, accounts):
         w = penny_days_np(m, d, a, start=y0.toordinal(), end=y1.toordinal(), n_members=n)
         holdings = np.zeros(n, dtype=np.int64)
         np.add.at(holdings, m[d < y1.toordinal()], a[d < y1.toordinal()])
-        result = run_distribution(rules, Proposal(surplus=Decimal(100000000), interest_rate=RATE,
-                                                  fund_contribution=Decimal(5000)),
-                                  penny_days=w, holdings=holdings, choices=choices)
+        result = run_distribution(
+            rules,
+            Proposal(surplus=Decimal(100000000), interest_rate=RATE, fund_contribution=Decimal(5000)),
+            penny_days=w,
+            holdings=holdings,
+            choices=choices,
+        )
         cash = result.cash
         idx = np.flatnonzero(cash > 0)
-        text = payment_file(PaymentLine(names[i], sort_codes[i], accounts[i], int(cash[i]), f"INTEREST {y0.year}")
-                            for i in idx.tolist())
+        text = payment_file(
+            PaymentLine(names[i], sort_codes[i], accounts[i], int(cash[i]), f"INTEREST {y0.year}") for i in idx.tolist()
+        )
         csv_size += len(text)
         paid_by_year.append(result.interest)
     return paid_by_year, csv_size
 
 
 def reference_run(n, m, d, a):
-    moves = [Movement(int(mi), date.fromordinal(int(di)), int(ai)) for mi, di, ai in zip(m, d, a)]
+    moves = [Movement(int(mi), date.fromordinal(int(di)), int(ai)) for mi, di, ai in zip(m, d, a, strict=False)]
     out = []
     for y0, y1 in YEARS:
         run = interest_run(moves, rate=RATE, start=y0, end=y1)
         paid = np.zeros(n, dtype=np.int64)
-        for member, p in zip(run.members, run.paid):
+        for member, p in zip(run.members, run.paid, strict=False):
             paid[member] = p
         out.append(paid)
     return out
@@ -124,13 +129,21 @@ def bench(n: int, reference: bool) -> dict:
     t0 = time.perf_counter()
     paid, _ = fast_run(n, m, d, a, choices, names, sort_codes, accounts)
     seconds = time.perf_counter() - t0
-    line = {"bench": "dividends", "n": n, "movements": int(m.size), "years": 3, "seconds": round(seconds, 4),
-            "rate": round(n / seconds, 1), "unit": "members/s", "vs": {}}
+    line = {
+        "bench": "dividends",
+        "n": n,
+        "movements": int(m.size),
+        "years": 3,
+        "seconds": round(seconds, 4),
+        "rate": round(n / seconds, 1),
+        "unit": "members/s",
+        "vs": {},
+    }
     if reference:
         t0 = time.perf_counter()
         ref = reference_run(n, m, d, a)
         ref_seconds = time.perf_counter() - t0
-        if not all((p == r).all() for p, r in zip(paid, ref)):
+        if not all((p == r).all() for p, r in zip(paid, ref, strict=False)):
             raise SystemExit("vectorised and reference runs disagree")
         line["vs"] = {"pure_python": round(ref_seconds / seconds, 1)}
         line["reference_seconds"] = round(ref_seconds, 3)

@@ -46,8 +46,12 @@ class Society(models.Model):
     board_may_suspend_withdrawals = models.BooleanField(default=True)
     withdrawals_suspended = models.BooleanField(default=False)
     quorum_min = models.PositiveIntegerField(default=10, help_text="Members who must take part in a general meeting.")
-    quorum_fraction = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.100"),
-                                          help_text="…or this share of the membership, whichever is greater.")
+    quorum_fraction = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.100"),
+        help_text="…or this share of the membership, whichever is greater.",
+    )
     year_end_month = models.PositiveSmallIntegerField(default=12, help_text="Month the financial year ends.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -58,8 +62,9 @@ class Society(models.Model):
             models.UniqueConstraint(fields=["community", "name"], name="society_unique_name"),
             models.CheckConstraint(condition=Q(share_price__gt=0), name="society_share_price_pos"),
             models.CheckConstraint(condition=Q(min_holding__lte=models.F("max_holding")), name="society_min_le_max"),
-            models.CheckConstraint(condition=Q(target_interest_rate__lte=models.F("max_interest_rate")),
-                                   name="society_target_le_max_rate"),
+            models.CheckConstraint(
+                condition=Q(target_interest_rate__lte=models.F("max_interest_rate")), name="society_target_le_max_rate"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,10 +72,15 @@ class Society(models.Model):
 
     def rules(self) -> SocietyRules:
         return SocietyRules(
-            kind=self.kind, share_price=self.share_price, min_holding=self.min_holding,
-            max_holding=self.max_holding, target_interest_rate=self.target_interest_rate,
-            max_interest_rate=self.max_interest_rate, withdrawable=self.withdrawable,
-            transferable=self.transferable, min_holding_period_days=self.min_holding_period_days,
+            kind=self.kind,
+            share_price=self.share_price,
+            min_holding=self.min_holding,
+            max_holding=self.max_holding,
+            target_interest_rate=self.target_interest_rate,
+            max_interest_rate=self.max_interest_rate,
+            withdrawable=self.withdrawable,
+            transferable=self.transferable,
+            min_holding_period_days=self.min_holding_period_days,
             notice_period_days=self.notice_period_days,
             board_may_suspend_withdrawals=self.board_may_suspend_withdrawals,
             withdrawals_suspended=self.withdrawals_suspended,
@@ -95,8 +105,9 @@ class Member(models.Model):
 
     society = models.ForeignKey(Society, on_delete=models.CASCADE, related_name="members")
     number = models.PositiveIntegerField(help_text="Membership number, in order of admission.")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="coop_memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="coop_memberships"
+    )
     full_name = models.CharField(max_length=200)
     email = models.EmailField()
     address = models.CharField(max_length=300)
@@ -113,8 +124,9 @@ class Member(models.Model):
         ordering = ["society", "number"]
         constraints = [
             models.UniqueConstraint(fields=["society", "number"], name="member_unique_number"),
-            models.UniqueConstraint(fields=["society", "user"], condition=Q(user__isnull=False),
-                                    name="member_unique_user"),
+            models.UniqueConstraint(
+                fields=["society", "user"], condition=Q(user__isnull=False), name="member_unique_user"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,8 +171,10 @@ class ShareOffer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["society", "code"], name="offer_unique_code"),
             models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="offer_closes_after_opening"),
-            models.CheckConstraint(condition=Q(min_raise__lte=models.F("target_raise"))
-                                   & Q(target_raise__lte=models.F("max_raise")), name="offer_raise_order"),
+            models.CheckConstraint(
+                condition=Q(min_raise__lte=models.F("target_raise")) & Q(target_raise__lte=models.F("max_raise")),
+                name="offer_raise_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -177,7 +191,9 @@ class Application(models.Model):
     offer = models.ForeignKey(ShareOffer, on_delete=models.CASCADE, related_name="applications")
     reference = models.CharField(max_length=20)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="applications")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # register details for a new member (copied from the member when they already are one)
     full_name = models.CharField(max_length=200)
     email = models.EmailField()
@@ -282,10 +298,22 @@ class CoopAsset(models.Model):
     society = models.ForeignKey(Society, on_delete=models.CASCADE, related_name="assets")
     name = models.CharField(max_length=200)
     device = models.ForeignKey("assets.Device", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    generation_meter = models.ForeignKey("assets.Meter", on_delete=models.SET_NULL, null=True, blank=True,
-                                         related_name="+", help_text="Meter whose export_wh is the asset's generation.")
-    export_meter = models.ForeignKey("assets.Meter", on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="+", help_text="The host site's meter; its export_wh went to the grid.")
+    generation_meter = models.ForeignKey(
+        "assets.Meter",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Meter whose export_wh is the asset's generation.",
+    )
+    export_meter = models.ForeignKey(
+        "assets.Meter",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The host site's meter; its export_wh went to the grid.",
+    )
     capacity_kw = models.DecimalField(max_digits=10, decimal_places=2)
     commissioned_on = models.DateField()
     capex = models.DecimalField(**MONEY)
@@ -321,8 +349,10 @@ class FundingSource(models.Model):
         ordering = ["kind", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="funding_amount_pos"),
-            models.CheckConstraint(condition=~Q(kind="loan") | (Q(term_months__gt=0) & Q(first_payment__isnull=False)),
-                                   name="funding_loan_has_schedule"),
+            models.CheckConstraint(
+                condition=~Q(kind="loan") | (Q(term_months__gt=0) & Q(first_payment__isnull=False)),
+                name="funding_loan_has_schedule",
+            ),
         ]
 
 
@@ -393,8 +423,14 @@ class DistributionLine(models.Model):
         ordering = ["distribution", "member__number"]
         constraints = [
             models.UniqueConstraint(fields=["distribution", "member"], name="distline_unique_member"),
-            models.CheckConstraint(condition=Q(interest__gte=0) & Q(dividend__gte=0) & Q(cash__gte=0)
-                                   & Q(reinvested__gte=0) & Q(donated__gte=0), name="distline_nonneg"),
+            models.CheckConstraint(
+                condition=Q(interest__gte=0)
+                & Q(dividend__gte=0)
+                & Q(cash__gte=0)
+                & Q(reinvested__gte=0)
+                & Q(donated__gte=0),
+                name="distline_nonneg",
+            ),
         ]
 
     @property
@@ -422,8 +458,9 @@ class Meeting(models.Model):
 
     class Meta:
         ordering = ["-held_at"]
-        constraints = [models.CheckConstraint(condition=Q(vote_closes__gt=models.F("vote_opens")),
-                                              name="meeting_window_order")]
+        constraints = [
+            models.CheckConstraint(condition=Q(vote_closes__gt=models.F("vote_opens")), name="meeting_window_order")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -482,8 +519,9 @@ class BoardMember(models.Model):
 
     class Meta:
         ordering = ["term_ends_on"]
-        constraints = [models.CheckConstraint(condition=Q(term_ends_on__gt=models.F("elected_on")),
-                                              name="board_term_order")]
+        constraints = [
+            models.CheckConstraint(condition=Q(term_ends_on__gt=models.F("elected_on")), name="board_term_order")
+        ]
 
 
 # --- benefit funds ----------------------------------------------------------------

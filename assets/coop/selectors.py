@@ -41,8 +41,11 @@ from .models import (
 )
 
 LONDON = ZoneInfo("Europe/London")
-CHOICE_CODE = {Member.Choice.PAY: dom_dist.PAY, Member.Choice.REINVEST: dom_dist.REINVEST,
-               Member.Choice.DONATE: dom_dist.DONATE}
+CHOICE_CODE = {
+    Member.Choice.PAY: dom_dist.PAY,
+    Member.Choice.REINVEST: dom_dist.REINVEST,
+    Member.Choice.DONATE: dom_dist.DONATE,
+}
 
 
 def societies(community: Community):
@@ -56,8 +59,12 @@ def member_for_user(society: Society, user: Any) -> Member | None:
 
 
 def holdings(society: Society) -> dict[int, Decimal]:
-    return dict(ShareTransaction.objects.filter(society=society).values_list("member").annotate(s=Sum("amount"))
-                .values_list("member", "s"))
+    return dict(
+        ShareTransaction.objects.filter(society=society)
+        .values_list("member")
+        .annotate(s=Sum("amount"))
+        .values_list("member", "s")
+    )
 
 
 @dataclass
@@ -69,8 +76,13 @@ class RegisterRow:
 
 
 def register_rows(society: Society, *, include_ceased: bool = True) -> list[RegisterRow]:
-    agg = {m: (s, n, d) for m, s, n, d in ShareTransaction.objects.filter(society=society).values_list("member")
-           .annotate(s=Sum("amount"), n=Sum("shares"), d=Min("day")).values_list("member", "s", "n", "d")}
+    agg = {
+        m: (s, n, d)
+        for m, s, n, d in ShareTransaction.objects.filter(society=society)
+        .values_list("member")
+        .annotate(s=Sum("amount"), n=Sum("shares"), d=Min("day"))
+        .values_list("member", "s", "n", "d")
+    }
     qs = Member.objects.filter(society=society).select_related("user").order_by("number")
     if not include_ceased:
         qs = qs.filter(status=Member.Status.ACTIVE)
@@ -85,13 +97,38 @@ def register_csv(society: Society) -> str:
     """The register of members as the Act requires it kept (s.30): name, address, shares, dates."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["member_number", "name", "email", "address", "postcode", "status", "admitted_on", "ceased_on",
-                "shares", "holding_gbp", "first_allotment"])
+    w.writerow(
+        [
+            "member_number",
+            "name",
+            "email",
+            "address",
+            "postcode",
+            "status",
+            "admitted_on",
+            "ceased_on",
+            "shares",
+            "holding_gbp",
+            "first_allotment",
+        ]
+    )
     for r in register_rows(society):
         m = r.member
-        w.writerow([m.number, m.full_name, m.email, m.address, m.postcode, m.status, m.admitted_on.isoformat(),
-                    m.ceased_on.isoformat() if m.ceased_on else "", r.shares, f"{r.holding:.2f}",
-                    r.first_allotment.isoformat() if r.first_allotment else ""])
+        w.writerow(
+            [
+                m.number,
+                m.full_name,
+                m.email,
+                m.address,
+                m.postcode,
+                m.status,
+                m.admitted_on.isoformat(),
+                m.ceased_on.isoformat() if m.ceased_on else "",
+                r.shares,
+                f"{r.holding:.2f}",
+                r.first_allotment.isoformat() if r.first_allotment else "",
+            ]
+        )
     return buf.getvalue()
 
 
@@ -123,16 +160,27 @@ def offer_stats(offer: ShareOffer) -> OfferStats:
     apps = offer.applications.exclude(status=Application.Status.WITHDRAWN)
     agg = apps.aggregate(a=Sum("amount"), p=Sum("paid"))
     applied, paid = agg["a"] or Decimal(0), agg["p"] or Decimal(0)
-    return OfferStats(apps.count(), applied, paid, apps.filter(paid=0).count(), offer.target_raise,
-                      float(paid / offer.target_raise * 100) if offer.target_raise else 0.0)
+    return OfferStats(
+        apps.count(),
+        applied,
+        paid,
+        apps.filter(paid=0).count(),
+        offer.target_raise,
+        float(paid / offer.target_raise * 100) if offer.target_raise else 0.0,
+    )
 
 
 def offer_progress_figure(offer: ShareOffer) -> str:
     """Money received by day against the target (plotly HTML fragment)."""
     import plotly.graph_objects as go
 
-    rows = (Payment.objects.filter(application__offer=offer).values_list("received_on").annotate(s=Sum("amount"))
-            .order_by("received_on").values_list("received_on", "s"))
+    rows = (
+        Payment.objects.filter(application__offer=offer)
+        .values_list("received_on")
+        .annotate(s=Sum("amount"))
+        .order_by("received_on")
+        .values_list("received_on", "s")
+    )
     days, totals, running = [offer.opens_on], [0.0], Decimal(0)
     for d, s in rows:
         running += s
@@ -141,12 +189,21 @@ def offer_progress_figure(offer: ShareOffer) -> str:
     end = max([offer.closes_on, *days])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=days, y=totals, mode="lines+markers", name="Received", line={"shape": "hv"}))
-    for label, value, dash in (("Target", offer.target_raise, "dash"), ("Minimum", offer.min_raise, "dot"),
-                               ("Maximum", offer.max_raise, "longdash")):
-        fig.add_trace(go.Scatter(x=[offer.opens_on, end], y=[float(value)] * 2, mode="lines", name=label,
-                                 line={"dash": dash}))
-    fig.update_layout(height=320, margin={"l": 50, "r": 10, "t": 30, "b": 40}, yaxis_title="£ received",
-                      legend={"orientation": "h"}, title="Raised against target")
+    for label, value, dash in (
+        ("Target", offer.target_raise, "dash"),
+        ("Minimum", offer.min_raise, "dot"),
+        ("Maximum", offer.max_raise, "longdash"),
+    ):
+        fig.add_trace(
+            go.Scatter(x=[offer.opens_on, end], y=[float(value)] * 2, mode="lines", name=label, line={"dash": dash})
+        )
+    fig.update_layout(
+        height=320,
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        yaxis_title="£ received",
+        legend={"orientation": "h"},
+        title="Raised against target",
+    )
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
 
 
@@ -171,10 +228,15 @@ def _meter_months(meter_id: int | None, start: date, end: date) -> dict[date, in
         return {}
     from assets.models import IntervalReading
 
-    rows = (IntervalReading.objects.filter(meter_id=meter_id, period_start__gte=_local_midnight(start),
-                                           period_start__lt=_local_midnight(end))
-            .annotate(month=TruncMonth("period_start", tzinfo=LONDON)).values("month")
-            .annotate(wh=Sum("export_wh")).values_list("month", "wh"))
+    rows = (
+        IntervalReading.objects.filter(
+            meter_id=meter_id, period_start__gte=_local_midnight(start), period_start__lt=_local_midnight(end)
+        )
+        .annotate(month=TruncMonth("period_start", tzinfo=LONDON))
+        .values("month")
+        .annotate(wh=Sum("export_wh"))
+        .values_list("month", "wh")
+    )
     out: dict[date, int] = {}
     for month, wh in rows:
         d = month.date() if isinstance(month, datetime) else month
@@ -205,31 +267,48 @@ def asset_energy(asset: CoopAsset, months: list[date]) -> list[MonthEnergy]:
 
 
 def asset_finance(asset: CoopAsset) -> dom_accounts.AssetFinance:
-    loans = tuple(dom_accounts.Loan(f.name, f.amount, f.annual_rate, f.term_months, f.first_payment)
-                  for f in asset.funding.filter(kind="loan"))
-    return dom_accounts.AssetFinance(capex=asset.capex, life_years=asset.life_years,
-                                     om_pct_of_capex=asset.om_pct_of_capex, insurance_per_year=asset.insurance_per_year,
-                                     admin_per_member_year=asset.admin_per_member_year,
-                                     ppa_p_per_kwh=asset.ppa_p_per_kwh, host_p_per_kwh=asset.host_p_per_kwh,
-                                     loans=loans)
+    loans = tuple(
+        dom_accounts.Loan(f.name, f.amount, f.annual_rate, f.term_months, f.first_payment)
+        for f in asset.funding.filter(kind="loan")
+    )
+    return dom_accounts.AssetFinance(
+        capex=asset.capex,
+        life_years=asset.life_years,
+        om_pct_of_capex=asset.om_pct_of_capex,
+        insurance_per_year=asset.insurance_per_year,
+        admin_per_member_year=asset.admin_per_member_year,
+        ppa_p_per_kwh=asset.ppa_p_per_kwh,
+        host_p_per_kwh=asset.host_p_per_kwh,
+        loans=loans,
+    )
 
 
 def asset_accounts(asset: CoopAsset, first_month: date, n: int = 12) -> list[dom_accounts.MonthAccount]:
     months = month_starts(first_month, n)
     energy = asset_energy(asset, months)
     entries: dict[tuple[date, str], Decimal] = {}
-    for month, kind, s in (asset.entries.filter(month__gte=months[0], month__lte=months[-1]).values_list("month", "kind")
-                           .annotate(s=Sum("amount")).values_list("month", "kind", "s")):
+    for month, kind, s in (
+        asset.entries.filter(month__gte=months[0], month__lte=months[-1])
+        .values_list("month", "kind")
+        .annotate(s=Sum("amount"))
+        .values_list("month", "kind", "s")
+    ):
         entries[(month, kind)] = s
     society = asset.society
     inputs = []
     for e in energy:
         month_end = month_starts(e.month, 2)[1]
-        inputs.append(dom_accounts.MonthInput(
-            month=e.month, exported_wh=e.exported_wh, onsite_wh=e.onsite_wh,
-            members=active_member_count(society, on=month_end),
-            flex_revenue=entries.get((e.month, "flex"), Decimal(0)),
-            other_costs=entries.get((e.month, "cost"), Decimal(0))))
+        inputs.append(
+            dom_accounts.MonthInput(
+                month=e.month,
+                exported_wh=e.exported_wh,
+                onsite_wh=e.onsite_wh,
+                members=active_member_count(society, on=month_end),
+                flex_revenue=entries.get((e.month, "flex"), Decimal(0)),
+                other_costs=entries.get((e.month, "cost"), Decimal(0)),
+                in_service=month_end > asset.commissioned_on,
+            )
+        )
     try:
         return dom_accounts.monthly_accounts(asset_finance(asset), inputs)
     except CoopError as exc:
@@ -244,12 +323,30 @@ def accounts_figure(accounts: list[dom_accounts.MonthAccount]) -> str:
     fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.ppa_revenue)) for a in accounts], name="PPA (exported)"))
     fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.host_revenue)) for a in accounts], name="Host building"))
     fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.flex_revenue)) for a in accounts], name="Flexibility"))
-    fig.add_trace(go.Bar(x=x, y=[-float(from_pennies(a.operating_costs + a.loan_interest + a.depreciation))
-                                 for a in accounts], name="Costs"))
-    fig.add_trace(go.Scatter(x=x, y=[float(from_pennies(a.surplus)) for a in accounts], name="Surplus",
-                             mode="lines+markers", line={"color": "#111"}))
-    fig.update_layout(barmode="relative", height=360, margin={"l": 50, "r": 10, "t": 30, "b": 40},
-                      yaxis_title="£", legend={"orientation": "h"}, title="Monthly accounts")
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=[-float(from_pennies(a.operating_costs + a.loan_interest + a.depreciation)) for a in accounts],
+            name="Costs",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[float(from_pennies(a.surplus)) for a in accounts],
+            name="Surplus",
+            mode="lines+markers",
+            line={"color": "#111"},
+        )
+    )
+    fig.update_layout(
+        barmode="relative",
+        height=360,
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        yaxis_title="£",
+        legend={"orientation": "h"},
+        title="Monthly accounts",
+    )
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
 
 
@@ -260,8 +357,14 @@ def generation_figure(energy: list[MonthEnergy]) -> str:
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=[e.onsite_wh / 1000 for e in energy], name="Used by the host building"))
     fig.add_trace(go.Bar(x=x, y=[e.exported_wh / 1000 for e in energy], name="Exported to the grid"))
-    fig.update_layout(barmode="stack", height=300, margin={"l": 50, "r": 10, "t": 30, "b": 40}, yaxis_title="kWh",
-                      legend={"orientation": "h"}, title="Generation")
+    fig.update_layout(
+        barmode="stack",
+        height=300,
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        yaxis_title="kWh",
+        legend={"orientation": "h"},
+        title="Generation",
+    )
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
 
 
@@ -311,8 +414,10 @@ def register_arrays(society: Society, start: date, end: date) -> RegisterArrays:
         w = np.zeros(n, dtype=np.int64)
         hold = np.zeros(n, dtype=np.int64)
     # members who have left are paid in cash: they can no longer hold shares
-    choices = np.array([CHOICE_CODE[m.distribution_choice] if m.status == Member.Status.ACTIVE else dom_dist.PAY
-                        for m in members], dtype=np.int8)
+    choices = np.array(
+        [CHOICE_CODE[m.distribution_choice] if m.status == Member.Status.ACTIVE else dom_dist.PAY for m in members],
+        dtype=np.int8,
+    )
     return RegisterArrays(members, w, hold, choices)
 
 
@@ -353,40 +458,70 @@ class Preview:
 
     @property
     def missing_bank_details(self) -> list[Member]:
-        return [ln.member for ln in self.lines if ln.cash > 0 and not (ln.member.sort_code and ln.member.account_number)]
+        return [
+            ln.member for ln in self.lines if ln.cash > 0 and not (ln.member.sort_code and ln.member.account_number)
+        ]
 
 
-CHOICE_NAME = {dom_dist.PAY: Member.Choice.PAY, dom_dist.REINVEST: Member.Choice.REINVEST,
-               dom_dist.DONATE: Member.Choice.DONATE}
+CHOICE_NAME = {
+    dom_dist.PAY: Member.Choice.PAY,
+    dom_dist.REINVEST: Member.Choice.REINVEST,
+    dom_dist.DONATE: Member.Choice.DONATE,
+}
 
 
-def distribution_preview(*, society: Society, start: date, end: date, interest_rate: Decimal,
-                         fund_contribution: Decimal = Decimal(0), dividend_total: Decimal = Decimal(0),
-                         surplus: Decimal | None = None) -> Preview:
+def distribution_preview(
+    *,
+    society: Society,
+    start: date,
+    end: date,
+    interest_rate: Decimal,
+    fund_contribution: Decimal = Decimal(0),
+    dividend_total: Decimal = Decimal(0),
+    surplus: Decimal | None = None,
+) -> Preview:
     """Compute a distribution without writing anything; raises DomainError if the rules or surplus forbid it."""
     if end <= start:
         raise DomainError("The distribution's year must end after it starts.")
     if surplus is None:
         surplus = society_surplus(society, start, end)
     arrays = register_arrays(society, start, end)
-    proposal = dom_dist.Proposal(surplus=surplus, interest_rate=Decimal(interest_rate),
-                                 fund_contribution=Decimal(fund_contribution), dividend_total=Decimal(dividend_total))
-    max_rate = dom_dist.max_affordable_rate(surplus=surplus, total_penny_days=int(arrays.penny_days.sum()),
-                                            fund_contribution=Decimal(fund_contribution),
-                                            dividend_total=Decimal(dividend_total), rules=society.rules())
+    proposal = dom_dist.Proposal(
+        surplus=surplus,
+        interest_rate=Decimal(interest_rate),
+        fund_contribution=Decimal(fund_contribution),
+        dividend_total=Decimal(dividend_total),
+    )
+    max_rate = dom_dist.max_affordable_rate(
+        surplus=surplus,
+        total_penny_days=int(arrays.penny_days.sum()),
+        fund_contribution=Decimal(fund_contribution),
+        dividend_total=Decimal(dividend_total),
+        rules=society.rules(),
+    )
     try:
-        result = dom_dist.run_distribution(society.rules(), proposal, penny_days=arrays.penny_days,
-                                           holdings=arrays.holdings, choices=arrays.choices)
+        result = dom_dist.run_distribution(
+            society.rules(), proposal, penny_days=arrays.penny_days, holdings=arrays.holdings, choices=arrays.choices
+        )
     except CoopError as exc:
         raise DomainError(str(exc), field="interest_rate") from exc
     lines = []
     for i, m in enumerate(arrays.members):
         if arrays.penny_days[i] == 0 and result.gross[i] == 0:
             continue
-        lines.append(PreviewLine(m, int(arrays.penny_days[i]), from_pennies(result.interest[i]),
-                                 from_pennies(result.dividend[i]), CHOICE_NAME[int(result.choice[i])],
-                                 from_pennies(result.cash[i]), from_pennies(result.reinvested[i]),
-                                 int(result.new_shares[i]), from_pennies(result.donated[i])))
+        lines.append(
+            PreviewLine(
+                m,
+                int(arrays.penny_days[i]),
+                from_pennies(result.interest[i]),
+                from_pennies(result.dividend[i]),
+                CHOICE_NAME[int(result.choice[i])],
+                from_pennies(result.cash[i]),
+                from_pennies(result.reinvested[i]),
+                int(result.new_shares[i]),
+                from_pennies(result.donated[i]),
+            )
+        )
     return Preview(society, start, end, proposal, result, lines, max_rate)
 
 
@@ -397,16 +532,26 @@ def payment_file_csv(distribution: Distribution) -> str:
     for ln in distribution.lines.select_related("member").filter(cash__gt=0):
         m = ln.member
         if m.sort_code and m.account_number:
-            lines.append(PaymentLine(m.full_name, m.sort_code, m.account_number, to_pennies(ln.cash),
-                                     f"INT {distribution.period_start:%Y} M{m.number}"))
+            lines.append(
+                PaymentLine(
+                    m.full_name,
+                    m.sort_code,
+                    m.account_number,
+                    to_pennies(ln.cash),
+                    f"INT {distribution.period_start:%Y} M{m.number}",
+                )
+            )
     return payment_file(lines)
 
 
 def refund_file_csv(offer: ShareOffer) -> str:
     from .domain.bank import PaymentLine, payment_file
 
-    lines = [PaymentLine(a.full_name, a.sort_code, a.account_number, to_pennies(a.refund), f"REFUND {a.reference}")
-             for a in offer.applications.filter(refund__gt=0) if a.sort_code and a.account_number]
+    lines = [
+        PaymentLine(a.full_name, a.sort_code, a.account_number, to_pennies(a.refund), f"REFUND {a.reference}")
+        for a in offer.applications.filter(refund__gt=0)
+        if a.sort_code and a.account_number
+    ]
     return payment_file(lines)
 
 
@@ -446,8 +591,9 @@ def funds(community: Community):
 
 def kept_in_community(society: Society) -> dict[str, Decimal]:
     """Money the society has returned to its members and community."""
-    agg = society.distributions.aggregate(i=Sum("interest_total"), d=Sum("dividend_total"), f=Sum("fund_contribution"),
-                                          don=Sum("donated_total"))
+    agg = society.distributions.aggregate(
+        i=Sum("interest_total"), d=Sum("dividend_total"), f=Sum("fund_contribution"), don=Sum("donated_total")
+    )
     fund = society.funds.first()
     return {
         "interest": agg["i"] or Decimal("0.00"),

@@ -17,11 +17,19 @@ def test_a_loan_is_repaid_exactly_over_its_term():
 
 
 def test_monthly_accounts_price_the_meter_and_spread_annual_costs():
-    fin = accounts.AssetFinance(capex=Decimal(30000), life_years=25, om_pct_of_capex=Decimal("0.015"),
-                                insurance_per_year=Decimal(300), admin_per_member_year=Decimal(12),
-                                ppa_p_per_kwh=Decimal(8), host_p_per_kwh=Decimal(15))
-    months = [accounts.MonthInput(date(2025, m, 1), exported_wh=1_000_000, onsite_wh=2_000_000, members=100)
-              for m in range(1, 13)]
+    fin = accounts.AssetFinance(
+        capex=Decimal(30000),
+        life_years=25,
+        om_pct_of_capex=Decimal("0.015"),
+        insurance_per_year=Decimal(300),
+        admin_per_member_year=Decimal(12),
+        ppa_p_per_kwh=Decimal(8),
+        host_p_per_kwh=Decimal(15),
+    )
+    months = [
+        accounts.MonthInput(date(2025, m, 1), exported_wh=1_000_000, onsite_wh=2_000_000, members=100)
+        for m in range(1, 13)
+    ]
     acc = accounts.monthly_accounts(fin, months)
     assert acc[0].ppa_revenue == 8000 and acc[0].host_revenue == 30000  # 1,000 kWh × 8p; 2,000 kWh × 15p
     assert sum(a.om_cost for a in acc) == 45_000
@@ -31,8 +39,9 @@ def test_monthly_accounts_price_the_meter_and_spread_annual_costs():
 
 
 def test_the_benefit_fund_is_paid_per_mw_and_never_overdrawn():
-    assert fund.contribution_due(capacity_kw=Decimal(5000), pounds_per_mw_year=Decimal(5000),
-                                 start=date(2025, 1, 1), end=date(2026, 1, 1)) == Decimal("25000.00")
+    assert fund.contribution_due(
+        capacity_kw=Decimal(5000), pounds_per_mw_year=Decimal(5000), start=date(2025, 1, 1), end=date(2026, 1, 1)
+    ) == Decimal("25000.00")
     bal = fund.balance([Decimal(100)], [Decimal(30)])
     assert bal == Decimal("70.00")
     with pytest.raises(CoopError, match="cannot grant"):
@@ -49,8 +58,16 @@ def test_votes_outside_the_window_or_twice_are_refused():
     with pytest.raises(CoopError, match="one member, one vote"):
         governance.check_vote(member=1, choice="for", at=T0, opens=T0, closes=T1, eligible=True, already_voted=True)
     # a vote entered for someone who came in person is not held to the online window
-    governance.check_vote(member=1, choice="for", at=T1, opens=T0, closes=T1, eligible=True, already_voted=False,
-                          channel=governance.IN_PERSON)
+    governance.check_vote(
+        member=1,
+        choice="for",
+        at=T1,
+        opens=T0,
+        closes=T1,
+        eligible=True,
+        already_voted=False,
+        channel=governance.IN_PERSON,
+    )
 
 
 def test_quorum_and_majorities():
@@ -92,3 +109,16 @@ def test_payment_file_and_bank_details():
         bank.check_bank_details("1234", "12345678")
     csv_text = bank.payment_file([bank.PaymentLine("Ann", "12-34-56", "12345678", 4000, "SOLAR COOP INTEREST 2025")])
     assert csv_text.splitlines()[1] == "Ann,12-34-56,12345678,40.00,SOLAR COOP INTERES"
+
+
+def test_months_before_commissioning_carry_no_running_costs():
+    fin = accounts.AssetFinance(capex=Decimal("12000"), insurance_per_year=Decimal("120"))
+    acc = accounts.monthly_accounts(
+        fin,
+        [
+            accounts.MonthInput(date(2025, 1, 1), 0, 0, members=10, in_service=False),
+            accounts.MonthInput(date(2025, 2, 1), 0, 0, members=10),
+        ],
+    )
+    assert acc[0].operating_costs == 0 and acc[0].depreciation == 0
+    assert acc[1].insurance_cost == 1000 and acc[1].depreciation == 4000

@@ -17,8 +17,13 @@ from assets.coop.domain.errors import CoopError
 from assets.coop.domain.rules import SocietyRules
 
 RULES = SocietyRules(min_holding=Decimal(100), max_holding=Decimal(20000))
-TERMS = OfferTerms(min_raise=Decimal(1000), target_raise=Decimal(2000), max_raise=Decimal(3000),
-                   min_application=Decimal(100), max_application=Decimal(20000))
+TERMS = OfferTerms(
+    min_raise=Decimal(1000),
+    target_raise=Decimal(2000),
+    max_raise=Decimal(3000),
+    min_application=Decimal(100),
+    max_application=Decimal(20000),
+)
 
 
 def app(key, pounds, paid=None, existing=0):
@@ -75,8 +80,13 @@ def test_existing_members_topping_up_need_no_minimum():
 
 
 def test_offer_terms_are_checked():
-    bad = OfferTerms(min_raise=Decimal(5), target_raise=Decimal(1), max_raise=Decimal(10),
-                     min_application=Decimal(10), max_application=Decimal(200000))
+    bad = OfferTerms(
+        min_raise=Decimal(5),
+        target_raise=Decimal(1),
+        max_raise=Decimal(10),
+        min_application=Decimal(10),
+        max_application=Decimal(200000),
+    )
     problems = offer_terms_problems(RULES, bad)
     assert any("minimum ≤ target ≤ maximum" in p for p in problems)
     assert any("maximum holding" in p for p in problems)
@@ -89,13 +99,18 @@ def test_offer_terms_are_checked():
     method=st.sampled_from([PRO_RATA, LEVEL]),
 )
 def test_allotment_never_exceeds_the_offer_payments_or_holding_rules(apps, max_raise, method):
-    terms = OfferTerms(min_raise=Decimal(500), target_raise=Decimal(max_raise), max_raise=Decimal(max_raise),
-                       min_application=Decimal(1), max_application=Decimal(20000))
+    terms = OfferTerms(
+        min_raise=Decimal(500),
+        target_raise=Decimal(max_raise),
+        max_raise=Decimal(max_raise),
+        min_application=Decimal(1),
+        max_application=Decimal(20000),
+    )
     applications = [app(i, a, p, e) for i, (a, p, e) in enumerate(apps)]
     r = allot(RULES, terms, applications, method=method)
     assert r.total_allotted + r.total_refunded == r.total_received
     assert r.total_allotted <= max_raise * 100
-    for a, line in zip(applications, r.lines):
+    for a, line in zip(applications, r.lines, strict=False):
         assert 0 <= line.allotted <= min(a.paid, a.applied)
         assert line.refund == a.paid - line.allotted >= 0
         held = a.existing + line.allotted
@@ -103,5 +118,7 @@ def test_allotment_never_exceeds_the_offer_payments_or_holding_rules(apps, max_r
             assert 100 * 100 <= held <= 20000 * 100
     if r.succeeded and not r.scaled_back:
         # everybody who could reach the minimum got all they paid for
-        assert all(line.shares * 100 == min(a.paid, a.applied) // 100 * 100 or line.shares == 0
-                   for a, line in zip(applications, r.lines))
+        assert all(
+            line.shares * 100 == min(a.paid, a.applied) // 100 * 100 or line.shares == 0
+            for a, line in zip(applications, r.lines, strict=False)
+        )

@@ -105,7 +105,7 @@ def test_a_declared_sum_is_shared_pro_rata_within_a_penny(holdings, total):
     run = interest_run(moves, rate=Decimal(0), start=Y0, end=Y1, declared_total=total)
     assert sum(run.paid) == total
     s = sum(run.penny_days)
-    for paid, w in zip(run.paid, run.penny_days):
+    for paid, w in zip(run.paid, run.penny_days, strict=False):
         assert paid >= 0
         assert abs(paid * s - total * w) < s
 
@@ -120,7 +120,9 @@ def test_the_vectorised_run_pays_exactly_what_the_reference_run_pays(holdings, r
         np.array([index[m.member] for m in moves]),
         np.array([m.day.toordinal() for m in moves]),
         np.array([m.pennies for m in moves]),
-        start=Y0.toordinal(), end=Y1.toordinal(), n_members=len(run.members),
+        start=Y0.toordinal(),
+        end=Y1.toordinal(),
+        n_members=len(run.members),
     )
     assert w.tolist() == run.penny_days
     total, paid = interest_np(w, rate)

@@ -23,7 +23,7 @@ def test_allocation_adds_up_is_never_negative_and_within_a_penny(total, weights)
     assert sum(paid) == total
     assert all(p >= 0 for p in paid)
     s = sum(weights)
-    for p, w in zip(paid, weights):
+    for p, w in zip(paid, weights, strict=False):
         # |p - total*w/s| < 1  <=>  |p*s - total*w| < s
         assert abs(p * s - total * w) < s
 

@@ -24,8 +24,13 @@ def test_usual_community_share_rules_are_valid():
 
 
 def test_rules_above_the_statutory_cap_or_inconsistent_are_refused_with_every_reason():
-    bad = SocietyRules(max_holding=Decimal(150000), min_holding=Decimal(200000),
-                       target_interest_rate=Decimal("0.06"), withdrawable=False, transferable=False)
+    bad = SocietyRules(
+        max_holding=Decimal(150000),
+        min_holding=Decimal(200000),
+        target_interest_rate=Decimal("0.06"),
+        withdrawable=False,
+        transferable=False,
+    )
     problems = rules_problems(bad)
     assert any("more than the maximum holding" in p for p in problems)
     assert any("target interest rate" in p for p in problems)
@@ -38,8 +43,9 @@ def test_rules_above_the_statutory_cap_or_inconsistent_are_refused_with_every_re
 def test_transfers_only_where_the_rules_allow():
     with pytest.raises(CoopError, match="not transferable"):
         check_transfer(SocietyRules(), pennies=100, from_holding=1000, to_holding=0, min_holding=0, max_holding=10**9)
-    check_transfer(SocietyRules(transferable=True), pennies=100, from_holding=1000, to_holding=0, min_holding=0,
-                   max_holding=10**9)
+    check_transfer(
+        SocietyRules(transferable=True), pennies=100, from_holding=1000, to_holding=0, min_holding=0, max_holding=10**9
+    )
 
 
 def test_a_withdrawal_may_not_leave_less_than_the_minimum():
@@ -54,8 +60,12 @@ def _req(key, pounds, notice, held_since=date(2020, 1, 1), on_death=False):
 
 def test_the_queue_pays_in_notice_order_and_nobody_jumps_it():
     rules = SocietyRules(notice_period_days=90)
-    reqs = [_req("late", 100, date(2025, 3, 1)), _req("first", 500, date(2025, 1, 1)),
-            _req("second", 800, date(2025, 2, 1)), _req("new", 100, date(2025, 12, 1))]
+    reqs = [
+        _req("late", 100, date(2025, 3, 1)),
+        _req("first", 500, date(2025, 1, 1)),
+        _req("second", 800, date(2025, 2, 1)),
+        _req("new", 100, date(2025, 12, 1)),
+    ]
     r = process_queue(rules, reqs, today=date(2025, 7, 1), budget=100_000)
     assert [x.key for x in r.pay] == ["first"]  # £500 paid; £800 does not fit £500 left
     assert [x.key for x in r.waiting] == ["second", "late"]  # the £100 does not overtake
@@ -65,8 +75,10 @@ def test_the_queue_pays_in_notice_order_and_nobody_jumps_it():
 
 def test_the_holding_period_and_suspension_hold_payments_but_a_death_does_not_wait():
     rules = SocietyRules(min_holding_period_days=3 * 365)
-    reqs = [_req("young", 100, date(2025, 1, 1), held_since=date(2024, 1, 1)),
-            _req("estate", 100, date(2025, 6, 30), held_since=date(2024, 1, 1), on_death=True)]
+    reqs = [
+        _req("young", 100, date(2025, 1, 1), held_since=date(2024, 1, 1)),
+        _req("estate", 100, date(2025, 6, 30), held_since=date(2024, 1, 1), on_death=True),
+    ]
     r = process_queue(rules, reqs, today=date(2025, 7, 1), budget=10**6)
     assert [x.key for x in r.pay] == ["estate"] and [x.key for x in r.not_due] == ["young"]
     r = process_queue(SocietyRules(withdrawals_suspended=True), reqs, today=date(2030, 1, 1), budget=10**6)
@@ -82,8 +94,12 @@ def test_annual_return_figures():
         RegisterLine("b", date(2025, 12, 31), "reinvest", 800),
         RegisterLine("c", date(2026, 1, 2), "withdraw", -10_000),
     ]
-    ar = annual_return(lines, year_start=date(2025, 1, 1), year_end=date(2025, 12, 31),
-                       interest_payments=[(date(2025, 12, 31), 1234), (date(2024, 12, 31), 999)])
+    ar = annual_return(
+        lines,
+        year_start=date(2025, 1, 1),
+        year_end=date(2025, 12, 31),
+        interest_payments=[(date(2025, 12, 31), 1234), (date(2024, 12, 31), 999)],
+    )
     assert (ar.members_at_start, ar.members_at_end) == (1, 2)
     assert (ar.share_capital_at_start, ar.share_capital_at_end) == (50_000, 30_800)
     assert (ar.shares_issued, ar.shares_withdrawn, ar.interest_paid) == (30_800, 50_000, 1234)

@@ -40,8 +40,15 @@ def test_a_new_member_must_give_register_details(world):
 def test_applications_outside_the_offer_dates_are_refused(world):
     offer = make_offer(make_society(world))
     with pytest.raises(DomainError, match="takes applications from"):
-        services.application_submit(offer=offer, amount=Decimal(100), today=date(2025, 4, 1), full_name="A",
-                                    email="a@example.org", address="x", postcode="TE1")
+        services.application_submit(
+            offer=offer,
+            amount=Decimal(100),
+            today=date(2025, 4, 1),
+            full_name="A",
+            email="a@example.org",
+            address="x",
+            postcode="TE1",
+        )
 
 
 def test_payments_go_to_the_ledger_and_the_offer_closes_with_shares_allotted(world):
@@ -55,8 +62,10 @@ def test_payments_go_to_the_ledger_and_the_offer_closes_with_shares_allotted(wor
     assert offer.status == ShareOffer.Status.ALLOTTED
     members = {m.full_name: m for m in Member.objects.filter(society=society)}
     assert set(members) == {"Ann Able", "Bob Baker"}
-    assert selectors.holdings(society) == {members["Ann Able"].pk: Decimal("1000.00"),
-                                           members["Bob Baker"].pk: Decimal("500.00")}
+    assert selectors.holdings(society) == {
+        members["Ann Able"].pk: Decimal("1000.00"),
+        members["Bob Baker"].pk: Decimal("500.00"),
+    }
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.status, a.shares_allotted, a.refund) == ("allotted", 1000, Decimal("0.00"))

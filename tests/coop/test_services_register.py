@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -62,11 +62,13 @@ def test_a_deceased_members_shares_are_repaid_to_the_estate_without_notice(world
 def test_transfers_only_where_the_rules_allow(world):
     society = funded_society(world, {"Ann": 1000, "Bob": 500})
     with pytest.raises(DomainError, match="not transferable"):
-        services.transfer_record(from_member=_m(society, "Ann"), to_member=_m(society, "Bob"), amount=Decimal(100),
-                                 day=date(2025, 5, 1))
+        services.transfer_record(
+            from_member=_m(society, "Ann"), to_member=_m(society, "Bob"), amount=Decimal(100), day=date(2025, 5, 1)
+        )
     other = funded_society(world, {"Cy": 1000, "Di": 500}, name="Transferable Co", transferable=True)
-    services.transfer_record(from_member=_m(other, "Cy"), to_member=_m(other, "Di"), amount=Decimal(200),
-                             day=date(2025, 5, 1))
+    services.transfer_record(
+        from_member=_m(other, "Cy"), to_member=_m(other, "Di"), amount=Decimal(200), day=date(2025, 5, 1)
+    )
     h = selectors.holdings(other)
     assert (h[_m(other, "Cy").pk], h[_m(other, "Di").pk]) == (Decimal("800.00"), Decimal("700.00"))
     assert ledger_verify(world.community).ok
@@ -91,11 +93,18 @@ def test_rules_changes_are_validated(world):
 
 def test_votes_one_member_one_vote_within_the_window(world):
     society = funded_society(world, {"Ann": 1000, "Bob": 500, "Cat": 300}, quorum_min=2)
-    opens = datetime(2025, 6, 1, tzinfo=timezone.utc)
-    closes = datetime(2025, 6, 8, tzinfo=timezone.utc)
-    meeting = services.meeting_create(society=society, kind="agm", title="AGM 2025", held_at=closes,
-                                      notice_given_on=date(2025, 5, 10), vote_opens=opens, vote_closes=closes,
-                                      resolutions=[("Approve the accounts", "ordinary"), ("Change rule 12", "special")])
+    opens = datetime(2025, 6, 1, tzinfo=UTC)
+    closes = datetime(2025, 6, 8, tzinfo=UTC)
+    meeting = services.meeting_create(
+        society=society,
+        kind="agm",
+        title="AGM 2025",
+        held_at=closes,
+        notice_given_on=date(2025, 5, 10),
+        vote_opens=opens,
+        vote_closes=closes,
+        resolutions=[("Approve the accounts", "ordinary"), ("Change rule 12", "special")],
+    )
     r1, r2 = meeting.resolutions.all()
     services.vote_cast(resolution=r1, member=_m(society, "Ann"), choice="for", now=opens)
     with pytest.raises(DomainError, match="one member, one vote"):

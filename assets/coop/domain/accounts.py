@@ -108,6 +108,7 @@ class MonthInput:
     members: int
     flex_revenue: Decimal = Decimal(0)
     other_costs: Decimal = Decimal(0)
+    in_service: bool = True  # before commissioning there is no O&M, insurance, admin or depreciation
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,25 @@ class MonthAccount:
         return self.revenue - self.operating_costs - self.loan_interest - self.loan_principal
 
     def as_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in (
-            "ppa_revenue", "host_revenue", "flex_revenue", "om_cost", "insurance_cost", "admin_cost",
-            "other_costs", "loan_interest", "depreciation", "loan_principal", "revenue", "operating_costs",
-            "surplus", "cash_flow")}
+        d = {
+            k: getattr(self, k)
+            for k in (
+                "ppa_revenue",
+                "host_revenue",
+                "flex_revenue",
+                "om_cost",
+                "insurance_cost",
+                "admin_cost",
+                "other_costs",
+                "loan_interest",
+                "depreciation",
+                "loan_principal",
+                "revenue",
+                "operating_costs",
+                "surplus",
+                "cash_flow",
+            )
+        }
         out = {k: from_pennies(v) for k, v in d.items()}
         out.update(month=self.month, exported_wh=self.exported_wh, onsite_wh=self.onsite_wh)
         return out
@@ -174,23 +190,26 @@ def monthly_accounts(finance: AssetFinance, months: list[MonthInput]) -> list[Mo
         if m.month.day != 1:
             raise CoopError(f"months are identified by their first day, got {m.month}")
         k = m.month.month - 1
-        admin = spread_evenly(admin_member_year * m.members, 12)[k]
+        admin = spread_evenly(admin_member_year * m.members, 12)[k] if m.in_service else 0
         li, lp = loan_rows.get(m.month, (0, 0))
-        out.append(MonthAccount(
-            month=m.month,
-            exported_wh=m.exported_wh,
-            onsite_wh=m.onsite_wh,
-            ppa_revenue=energy_revenue_pennies(m.exported_wh, finance.ppa_p_per_kwh),
-            host_revenue=energy_revenue_pennies(m.onsite_wh, finance.host_p_per_kwh),
-            flex_revenue=to_pennies(m.flex_revenue, what="flexibility revenue"),
-            om_cost=om_m[k],
-            insurance_cost=ins_m[k],
-            admin_cost=admin,
-            other_costs=to_pennies(m.other_costs, what="other costs"),
-            loan_interest=li,
-            depreciation=dep_m[k],
-            loan_principal=lp,
-        ))
+        running = 1 if m.in_service else 0
+        out.append(
+            MonthAccount(
+                month=m.month,
+                exported_wh=m.exported_wh,
+                onsite_wh=m.onsite_wh,
+                ppa_revenue=energy_revenue_pennies(m.exported_wh, finance.ppa_p_per_kwh),
+                host_revenue=energy_revenue_pennies(m.onsite_wh, finance.host_p_per_kwh),
+                flex_revenue=to_pennies(m.flex_revenue, what="flexibility revenue"),
+                om_cost=om_m[k] * running,
+                insurance_cost=ins_m[k] * running,
+                admin_cost=admin,
+                other_costs=to_pennies(m.other_costs, what="other costs"),
+                loan_interest=li,
+                depreciation=dep_m[k] * running,
+                loan_principal=lp,
+            )
+        )
     return out
 
 

@@ -52,15 +52,22 @@ def offer_terms_problems(rules: SocietyRules, terms: OfferTerms) -> list[str]:
     if terms.min_application > terms.max_application:
         p.append("The minimum application is more than the maximum application.")
     if terms.max_application > rules.max_holding:
-        p.append(f"The maximum application (£{terms.max_application:,}) is above the rules' maximum holding (£{rules.max_holding:,}).")
-    for label, v in (("minimum application", terms.min_application), ("maximum application", terms.max_application),
-                     ("maximum raise", terms.max_raise)):
+        p.append(
+            f"The maximum application (£{terms.max_application:,}) is above the rules' maximum holding (£{rules.max_holding:,})."
+        )
+    for label, v in (
+        ("minimum application", terms.min_application),
+        ("maximum application", terms.max_application),
+        ("maximum raise", terms.max_raise),
+    ):
         if rules.share_price > 0 and (v / rules.share_price) != (v / rules.share_price).to_integral_value():
             p.append(f"The {label} (£{v}) is not a whole number of £{rules.share_price} shares.")
     return p
 
 
-def check_application(rules: SocietyRules, terms: OfferTerms, *, amount: Decimal, existing_holding: Decimal = Decimal(0)) -> int:
+def check_application(
+    rules: SocietyRules, terms: OfferTerms, *, amount: Decimal, existing_holding: Decimal = Decimal(0)
+) -> int:
     """Refuse an application outside the offer's and the rules' limits; returns the number of shares."""
     amount = Decimal(amount)
     existing_holding = Decimal(existing_holding)
@@ -76,7 +83,9 @@ def check_application(rules: SocietyRules, terms: OfferTerms, *, amount: Decimal
             f"so you may apply for at most £{max(Decimal(0), rules.max_holding - existing_holding):,}."
         )
     if existing_holding + amount < rules.min_holding:
-        raise CoopError(f"A member must hold at least £{rules.min_holding:,}; apply for at least £{rules.min_holding - existing_holding:,}.")
+        raise CoopError(
+            f"A member must hold at least £{rules.min_holding:,}; apply for at least £{rules.min_holding - existing_holding:,}."
+        )
     return rules.shares_for(amount)
 
 
@@ -129,7 +138,12 @@ def allot(
     if received < min_raise:
         lines = [Allotment(a.key, 0, 0, a.paid) for a in applications]
         return AllotmentResult(
-            False, False, lines, received, 0, received,
+            False,
+            False,
+            lines,
+            received,
+            0,
+            received,
             f"The offer raised £{from_pennies(received):,}, below its minimum of £{from_pennies(min_raise):,}: "
             f"all money is returned.",
         )
@@ -166,16 +180,16 @@ def allot(
         extra = [want[i] - shares[i] if want[i] else 0 for i in range(len(applications))]
         if method == PRO_RATA:
             if sum(extra) <= left:
-                shares = [s + x for s, x in zip(shares, extra)]
+                shares = [s + x for s, x in zip(shares, extra, strict=False)]
             elif left:
                 add = allocate_pennies(left, extra)  # integer shares, largest remainder
                 # allocation is ≤ extra except for remainder pennies on a full extra; clamp and redistribute
                 add = _clamp_redistribute(add, extra)
-                shares = [s + x for s, x in zip(shares, add)]
+                shares = [s + x for s, x in zip(shares, add, strict=False)]
         else:
-            shares = [s + x for s, x in zip(shares, _level(left, extra))]
+            shares = [s + x for s, x in zip(shares, _level(left, extra), strict=False)]
     lines = []
-    for a, s in zip(applications, shares):
+    for a, s in zip(applications, shares, strict=False):
         allotted = s * price
         lines.append(Allotment(a.key, s, allotted, a.paid - allotted))
     total_allotted = sum(x.allotted for x in lines)
@@ -192,7 +206,7 @@ def _clamp_redistribute(add: list[int], cap: list[int]) -> list[int]:
     # share is exactly e, whose remainder is 0, so it never receives one. Keep a guard anyway.
     over = 0
     out = []
-    for a, c in zip(add, cap):
+    for a, c in zip(add, cap, strict=False):
         if a > c:
             over += a - c
             a = c

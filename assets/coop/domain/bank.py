@@ -94,8 +94,12 @@ def parse_statement(text: str) -> tuple[list[StatementRow], list[RowError]]:
         headers = next(reader)
     except StopIteration:
         raise CoopError("The statement file is empty.") from None
-    di, ai, ri, ii = (_find(headers, DATE_HEADERS), _find(headers, AMOUNT_HEADERS),
-                      _find(headers, REF_HEADERS), _find(headers, ID_HEADERS))
+    di, ai, ri, ii = (
+        _find(headers, DATE_HEADERS),
+        _find(headers, AMOUNT_HEADERS),
+        _find(headers, REF_HEADERS),
+        _find(headers, ID_HEADERS),
+    )
     missing = [n for n, i in (("date", di), ("amount", ai), ("reference", ri)) if i is None]
     if missing:
         raise CoopError(
@@ -113,8 +117,11 @@ def parse_statement(text: str) -> tuple[list[StatementRow], list[RowError]]:
             pennies = _parse_amount(rec[ai]) if rec[ai].strip() else 0
             if pennies <= 0:
                 raise ValueError("not a payment in (the amount is zero or negative)")
-            rows.append(StatementRow(line_no, day, pennies, rec[ri].strip(),
-                                     rec[ii].strip() if ii is not None and ii < len(rec) else ""))
+            rows.append(
+                StatementRow(
+                    line_no, day, pennies, rec[ri].strip(), rec[ii].strip() if ii is not None and ii < len(rec) else ""
+                )
+            )
         except ValueError as exc:
             errors.append(RowError(line_no, str(exc)))
     return rows, errors
@@ -126,8 +133,9 @@ class Match:
     key: Hashable
 
 
-def match_statement(rows: Iterable[StatementRow], references: dict[str, Hashable], *,
-                    already_imported: set[str] = frozenset()) -> tuple[list[Match], list[RowError], list[StatementRow]]:
+def match_statement(
+    rows: Iterable[StatementRow], references: dict[str, Hashable], *, already_imported: set[str] = frozenset()
+) -> tuple[list[Match], list[RowError], list[StatementRow]]:
     """Match rows to application references. Returns (matches, errors, duplicates)."""
     norm = {normalise(ref): key for ref, key in references.items() if normalise(ref)}
     pattern = re.compile("|".join(re.escape(r) for r in sorted(norm, key=len, reverse=True))) if norm else None
@@ -139,12 +147,20 @@ def match_statement(rows: Iterable[StatementRow], references: dict[str, Hashable
             continue
         found = set(pattern.findall(normalise(row.text))) if pattern else set()
         if not found:
-            errors.append(RowError(row.line, f"£{from_pennies(row.pennies):,} on {row.day:%d/%m/%Y} "
-                                             f"({row.text!r}) matches no application reference"))
+            errors.append(
+                RowError(
+                    row.line,
+                    f"£{from_pennies(row.pennies):,} on {row.day:%d/%m/%Y} "
+                    f"({row.text!r}) matches no application reference",
+                )
+            )
             continue
         if len(found) > 1:
-            errors.append(RowError(row.line, f"the reference {row.text!r} names more than one application: "
-                                             f"{', '.join(sorted(found))}"))
+            errors.append(
+                RowError(
+                    row.line, f"the reference {row.text!r} names more than one application: {', '.join(sorted(found))}"
+                )
+            )
             continue
         seen.add(row.fingerprint)
         matches.append(Match(row, norm[found.pop()]))

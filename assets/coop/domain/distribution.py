@@ -43,14 +43,20 @@ class Proposal:
     dividend_total: Decimal = Decimal(0)  # £, co-operative societies only
 
 
-def max_affordable_rate(*, surplus: Decimal, total_penny_days: int, fund_contribution: Decimal = Decimal(0),
-                        dividend_total: Decimal = Decimal(0), rules: SocietyRules | None = None) -> Decimal:
+def max_affordable_rate(
+    *,
+    surplus: Decimal,
+    total_penny_days: int,
+    fund_contribution: Decimal = Decimal(0),
+    dividend_total: Decimal = Decimal(0),
+    rules: SocietyRules | None = None,
+) -> Decimal:
     """Highest rate (to 0.01%) the surplus can pay after the fund and dividend, capped by the rules."""
     available = to_pennies(surplus) - to_pennies(fund_contribution) - to_pennies(dividend_total)
     if available <= 0 or total_penny_days <= 0:
         return Decimal(0)
     # Round the rate down so that the rounded interest total cannot exceed what is available.
-    rate = (Fraction(available) * DAYS_PER_YEAR / total_penny_days)
+    rate = Fraction(available) * DAYS_PER_YEAR / total_penny_days
     rate_dec = (Decimal(rate.numerator) / Decimal(rate.denominator)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
     while rate_dec > 0 and interest_total_np(np.array([total_penny_days]), rate_dec) > available:
         rate_dec -= Decimal("0.0001")
@@ -66,9 +72,7 @@ def check_proposal(rules: SocietyRules, proposal: Proposal, *, interest_total: i
     if rate < 0:
         problems.append("The interest rate cannot be negative.")
     if rate > rules.max_interest_rate:
-        problems.append(
-            f"The rules cap interest at {rules.max_interest_rate:.2%} a year; the proposal is {rate:.2%}."
-        )
+        problems.append(f"The rules cap interest at {rules.max_interest_rate:.2%} a year; the proposal is {rate:.2%}.")
     if Decimal(proposal.fund_contribution) < 0 or Decimal(proposal.dividend_total) < 0:
         problems.append("Contributions and dividends cannot be negative.")
     if Decimal(proposal.dividend_total) > 0 and rules.kind != COOP:

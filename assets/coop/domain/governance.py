@@ -24,8 +24,17 @@ ORDINARY, SPECIAL = "ordinary", "special"
 ONLINE, IN_PERSON, PROXY = "online", "in_person", "proxy"
 
 
-def check_vote(*, member: Hashable, choice: str, at: datetime, opens: datetime, closes: datetime,
-               eligible: bool, already_voted: bool, channel: str = ONLINE) -> None:
+def check_vote(
+    *,
+    member: Hashable,
+    choice: str,
+    at: datetime,
+    opens: datetime,
+    closes: datetime,
+    eligible: bool,
+    already_voted: bool,
+    channel: str = ONLINE,
+) -> None:
     if choice not in CHOICES:
         raise CoopError(f"A vote is for, against or abstain, not {choice!r}.")
     if not eligible:

@@ -102,7 +102,7 @@ class InterestRun:
     declared_total: int  # pennies
 
     def as_dict(self) -> dict[Hashable, int]:
-        return dict(zip(self.members, self.paid))
+        return dict(zip(self.members, self.paid, strict=False))
 
 
 def interest_run(

@@ -43,8 +43,9 @@ def balances(lines: Iterable[RegisterLine], *, until: date | None = None) -> dic
     return out
 
 
-def check_transfer(rules: SocietyRules, *, pennies: int, from_holding: int, to_holding: int,
-                   min_holding: int, max_holding: int) -> None:
+def check_transfer(
+    rules: SocietyRules, *, pennies: int, from_holding: int, to_holding: int, min_holding: int, max_holding: int
+) -> None:
     if not rules.transferable:
         raise CoopError("This society's shares are not transferable (its rules allow withdrawal only).")
     if pennies <= 0:
@@ -55,7 +56,9 @@ def check_transfer(rules: SocietyRules, *, pennies: int, from_holding: int, to_h
     if 0 < left < min_holding:
         raise CoopError(f"The transfer would leave £{from_pennies(left):,}, below the minimum holding.")
     if to_holding + pennies > max_holding:
-        raise CoopError(f"The transfer would take the receiving member above the maximum holding of £{from_pennies(max_holding):,}.")
+        raise CoopError(
+            f"The transfer would take the receiving member above the maximum holding of £{from_pennies(max_holding):,}."
+        )
     if to_holding + pennies < min_holding:
         raise CoopError(f"The receiving member would hold less than the minimum of £{from_pennies(min_holding):,}.")
 
@@ -86,8 +89,14 @@ class AnnualReturn:
         }
 
 
-def annual_return(lines: list[RegisterLine], *, year_start: date, year_end: date,
-                  interest_payments: Iterable[tuple[date, int]] = (), members_without_shares: int = 0) -> AnnualReturn:
+def annual_return(
+    lines: list[RegisterLine],
+    *,
+    year_start: date,
+    year_end: date,
+    interest_payments: Iterable[tuple[date, int]] = (),
+    members_without_shares: int = 0,
+) -> AnnualReturn:
     """Figures for the FCA annual return for the year ``[year_start, year_end]`` (inclusive days).
 
     ``members_without_shares``: members on the roll who hold no shares (rare).
@@ -103,8 +112,13 @@ def annual_return(lines: list[RegisterLine], *, year_start: date, year_end: date
     withdrawn = -sum(ln.pennies for ln in in_year if ln.kind in OUT_KINDS)
     interest = sum(p for d, p in interest_payments if year_start <= d <= year_end)
     return AnnualReturn(
-        year_start, year_end,
+        year_start,
+        year_end,
         sum(1 for v in before.values() if v > 0) + members_without_shares,
         sum(1 for v in end.values() if v > 0) + members_without_shares,
-        sum(before.values()), sum(end.values()), issued, withdrawn, interest,
+        sum(before.values()),
+        sum(end.values()),
+        issued,
+        withdrawn,
+        interest,
     )

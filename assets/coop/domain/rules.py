@@ -56,9 +56,7 @@ class SocietyRules:
         amount = Decimal(amount)
         n = amount / self.share_price
         if n != n.to_integral_value():
-            raise CoopError(
-                f"£{amount} is not a whole number of £{self.share_price} shares"
-            )
+            raise CoopError(f"£{amount} is not a whole number of £{self.share_price} shares")
         return int(n)
 
 

@@ -64,13 +64,19 @@ class QueueResult:
     message: str
 
 
-def process_queue(rules: SocietyRules, requests: Sequence[WithdrawalRequest], *, today: date, budget: int) -> QueueResult:
+def process_queue(
+    rules: SocietyRules, requests: Sequence[WithdrawalRequest], *, today: date, budget: int
+) -> QueueResult:
     if budget < 0:
         raise CoopError("The withdrawal budget cannot be negative.")
     if rules.withdrawals_suspended:
-        return QueueResult([], [r for r in requests if due_date(rules, r) <= today],
-                           [r for r in requests if due_date(rules, r) > today], 0,
-                           "The board has suspended withdrawals: nothing is paid.")
+        return QueueResult(
+            [],
+            [r for r in requests if due_date(rules, r) <= today],
+            [r for r in requests if due_date(rules, r) > today],
+            0,
+            "The board has suspended withdrawals: nothing is paid.",
+        )
     ordered = sorted(enumerate(requests), key=lambda ir: (not ir[1].on_death, ir[1].notice_date, ir[0]))
     pay, waiting, not_due = [], [], []
     left = budget

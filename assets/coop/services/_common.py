@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from community.errors import DomainError
 from community.models import LedgerAccount
@@ -28,7 +28,7 @@ def domain_errors(field: str | None = None):
 def money(value, *, what: str = "amount", field: str | None = None, positive: bool = True) -> Decimal:
     try:
         d = Decimal(str(value))
-    except Exception:
+    except (InvalidOperation, ValueError, TypeError):
         raise DomainError(f"The {what} must be a sum of money in pounds, e.g. 250.00.", field=field) from None
     if not d.is_finite():
         raise DomainError(f"The {what} must be a sum of money in pounds.", field=field)
@@ -49,26 +49,38 @@ def society_account(society: Society, suffix: str) -> LedgerAccount:
         "fund-contribution": ("Contribution to the community fund", LedgerAccount.Kind.EXPENSE),
     }
     name, kind = names[suffix]
-    return ledger_account(community=society.community, code=society.ledger_code(suffix),
-                          name=f"{society.name}: {name}", kind=kind)
+    return ledger_account(
+        community=society.community, code=society.ledger_code(suffix), name=f"{society.name}: {name}", kind=kind
+    )
 
 
 def member_account(member: Member) -> LedgerAccount:
     society = member.society
     return ledger_account(
-        community=society.community, code=society.ledger_code(member.ledger_suffix),
-        name=f"{society.name}: shares of member #{member.number}", kind=LedgerAccount.Kind.EQUITY, user=member.user,
+        community=society.community,
+        code=society.ledger_code(member.ledger_suffix),
+        name=f"{society.name}: shares of member #{member.number}",
+        kind=LedgerAccount.Kind.EQUITY,
+        user=member.user,
     )
 
 
 def fund_balance_account(fund: BenefitFund) -> LedgerAccount:
-    return ledger_account(community=fund.community, code=f"fund:{fund.pk}:balance",
-                          name=f"{fund.name}: balance held for the community", kind=LedgerAccount.Kind.LIABILITY)
+    return ledger_account(
+        community=fund.community,
+        code=f"fund:{fund.pk}:balance",
+        name=f"{fund.name}: balance held for the community",
+        kind=LedgerAccount.Kind.LIABILITY,
+    )
 
 
 def fund_bank_account(fund: BenefitFund) -> LedgerAccount:
     """Where the fund's money sits: the society's bank for a co-op fund, its own for a corporate one."""
     if fund.kind == BenefitFund.Kind.COOP and fund.society_id:
         return society_account(fund.society, "bank")
-    return ledger_account(community=fund.community, code=f"fund:{fund.pk}:bank",
-                          name=f"{fund.name}: bank account", kind=LedgerAccount.Kind.ASSET)
+    return ledger_account(
+        community=fund.community,
+        code=f"fund:{fund.pk}:bank",
+        name=f"{fund.name}: bank account",
+        kind=LedgerAccount.Kind.ASSET,
+    )

@@ -27,12 +27,15 @@ def _when(d: date) -> datetime:
 
 
 def _queued(member: Member) -> Decimal:
-    return member.withdrawals.filter(status=WithdrawalRequest.Status.QUEUED).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    return member.withdrawals.filter(status=WithdrawalRequest.Status.QUEUED).aggregate(s=Sum("amount"))["s"] or Decimal(
+        0
+    )
 
 
 @transaction.atomic
-def transfer_record(*, from_member: Member, to_member: Member, amount: Decimal, day: date,
-                    actor: Any | None = None) -> ShareTransaction:
+def transfer_record(
+    *, from_member: Member, to_member: Member, amount: Decimal, day: date, actor: Any | None = None
+) -> ShareTransaction:
     society = from_member.society
     if to_member.society_id != society.pk:
         raise DomainError("Both members must belong to the same society.")
@@ -46,19 +49,40 @@ def transfer_record(*, from_member: Member, to_member: Member, amount: Decimal, 
     with domain_errors("amount"):
         shares = rules.shares_for(amount)
         dom_register.check_transfer(
-            rules, pennies=to_pennies(amount), from_holding=to_pennies(holding_of(from_member) - _queued(from_member)),
-            to_holding=to_pennies(holding_of(to_member)), min_holding=to_pennies(rules.min_holding),
-            max_holding=to_pennies(rules.max_holding))
-    out = ShareTransaction.objects.create(society=society, member=from_member, day=day,
-                                          kind=ShareTransaction.Kind.TRANSFER_OUT, shares=-shares, amount=-amount,
-                                          note=f"to #{to_member.number}")
-    inn = ShareTransaction.objects.create(society=society, member=to_member, day=day,
-                                          kind=ShareTransaction.Kind.TRANSFER_IN, shares=shares, amount=amount,
-                                          note=f"from #{from_member.number}")
-    entry = ledger_post(community=society.community,
-                        lines=[(member_account(from_member), amount), (member_account(to_member), -amount)],
-                        memo=f"Transfer of {shares} shares from #{from_member.number} to #{to_member.number}",
-                        source=SOURCE, idempotency_key=f"coop:transfer:{out.pk}", effective_at=_when(day), actor=actor)
+            rules,
+            pennies=to_pennies(amount),
+            from_holding=to_pennies(holding_of(from_member) - _queued(from_member)),
+            to_holding=to_pennies(holding_of(to_member)),
+            min_holding=to_pennies(rules.min_holding),
+            max_holding=to_pennies(rules.max_holding),
+        )
+    out = ShareTransaction.objects.create(
+        society=society,
+        member=from_member,
+        day=day,
+        kind=ShareTransaction.Kind.TRANSFER_OUT,
+        shares=-shares,
+        amount=-amount,
+        note=f"to #{to_member.number}",
+    )
+    inn = ShareTransaction.objects.create(
+        society=society,
+        member=to_member,
+        day=day,
+        kind=ShareTransaction.Kind.TRANSFER_IN,
+        shares=shares,
+        amount=amount,
+        note=f"from #{from_member.number}",
+    )
+    entry = ledger_post(
+        community=society.community,
+        lines=[(member_account(from_member), amount), (member_account(to_member), -amount)],
+        memo=f"Transfer of {shares} shares from #{from_member.number} to #{to_member.number}",
+        source=SOURCE,
+        idempotency_key=f"coop:transfer:{out.pk}",
+        effective_at=_when(day),
+        actor=actor,
+    )
     ShareTransaction.objects.filter(pk__in=[out.pk, inn.pk]).update(journal_entry=entry)
     if holding_of(from_member) == 0:
         Member.objects.filter(pk=from_member.pk).update(status=Member.Status.CEASED, ceased_on=day)
@@ -67,8 +91,9 @@ def transfer_record(*, from_member: Member, to_member: Member, amount: Decimal, 
 
 
 @transaction.atomic
-def withdrawal_request(*, member: Member, amount: Decimal, notice_date: date, on_death: bool = False,
-                       actor: Any | None = None) -> WithdrawalRequest:
+def withdrawal_request(
+    *, member: Member, amount: Decimal, notice_date: date, on_death: bool = False, actor: Any | None = None
+) -> WithdrawalRequest:
     member = Member.objects.select_for_update().select_related("society").get(pk=member.pk)
     society = member.society
     amount = money(amount, what="withdrawal", field="amount")
@@ -77,29 +102,54 @@ def withdrawal_request(*, member: Member, amount: Decimal, notice_date: date, on
         raise DomainError(f"{member} is no longer a member.")
     with domain_errors("amount"):
         rules.shares_for(amount)
-        dom.check_request(rules, pennies=to_pennies(amount), holding=to_pennies(holding_of(member) - _queued(member)),
-                          min_holding=to_pennies(rules.min_holding))
-    req = WithdrawalRequest.objects.create(society=society, member=member, amount=amount, notice_date=notice_date,
-                                           on_death=on_death)
-    audit_record(actor=actor, action="coop.withdrawal_request",
-                 summary=f"{member} gave notice to withdraw £{amount:,}", community=society.community, obj=req)
+        dom.check_request(
+            rules,
+            pennies=to_pennies(amount),
+            holding=to_pennies(holding_of(member) - _queued(member)),
+            min_holding=to_pennies(rules.min_holding),
+        )
+    req = WithdrawalRequest.objects.create(
+        society=society, member=member, amount=amount, notice_date=notice_date, on_death=on_death
+    )
+    audit_record(
+        actor=actor,
+        action="coop.withdrawal_request",
+        summary=f"{member} gave notice to withdraw £{amount:,}",
+        community=society.community,
+        obj=req,
+    )
     return req
 
 
 def _queue(society: Society) -> list[tuple[dom.WithdrawalRequest, WithdrawalRequest]]:
     out = []
-    for r in WithdrawalRequest.objects.filter(society=society, status=WithdrawalRequest.Status.QUEUED).select_related("member"):
+    for r in WithdrawalRequest.objects.filter(society=society, status=WithdrawalRequest.Status.QUEUED).select_related(
+        "member"
+    ):
         first = r.member.transactions.filter(amount__gt=0).order_by("day").values_list("day", flat=True).first()
-        out.append((dom.WithdrawalRequest(r.pk, r.member_id, to_pennies(r.amount), r.notice_date, first or r.notice_date,
-                                          to_pennies(holding_of(r.member)), r.on_death), r))
+        out.append(
+            (
+                dom.WithdrawalRequest(
+                    r.pk,
+                    r.member_id,
+                    to_pennies(r.amount),
+                    r.notice_date,
+                    first or r.notice_date,
+                    to_pennies(holding_of(r.member)),
+                    r.on_death,
+                ),
+                r,
+            )
+        )
     return out
 
 
 def withdrawal_queue_preview(*, society: Society, today: date, budget: Decimal) -> dom.QueueResult:
     budget = money(budget, what="budget", field="budget", positive=False)
     with domain_errors("budget"):
-        return dom.process_queue(society.rules(), [d for d, _ in _queue(society)], today=today,
-                                 budget=to_pennies(budget))
+        return dom.process_queue(
+            society.rules(), [d for d, _ in _queue(society)], today=today, budget=to_pennies(budget)
+        )
 
 
 @transaction.atomic
@@ -114,25 +164,39 @@ def withdrawals_pay(*, society: Society, today: date, budget: Decimal, actor: An
     for d in result.pay:
         req = rows[d.key]
         if not WithdrawalRequest.objects.filter(pk=req.pk, status=WithdrawalRequest.Status.QUEUED).update(
-                status=WithdrawalRequest.Status.PAID, paid_on=today):
+            status=WithdrawalRequest.Status.PAID, paid_on=today
+        ):
             continue  # paid by a concurrent run
         member = req.member
         amount = req.amount
-        entry = ledger_post(community=society.community, lines=[(member_account(member), amount), (bank_acc, -amount)],
-                            memo=f"Shares withdrawn by #{member.number}" + (" (estate)" if req.on_death else ""),
-                            source=SOURCE, idempotency_key=f"coop:withdrawal:{req.pk}", effective_at=_when(today),
-                            actor=actor)
+        entry = ledger_post(
+            community=society.community,
+            lines=[(member_account(member), amount), (bank_acc, -amount)],
+            memo=f"Shares withdrawn by #{member.number}" + (" (estate)" if req.on_death else ""),
+            source=SOURCE,
+            idempotency_key=f"coop:withdrawal:{req.pk}",
+            effective_at=_when(today),
+            actor=actor,
+        )
         kind = ShareTransaction.Kind.CANCEL if req.on_death else ShareTransaction.Kind.WITHDRAW
-        ShareTransaction.objects.create(society=society, member=member, day=today, kind=kind,
-                                        shares=-rules.shares_for(amount), amount=-amount, journal_entry=entry,
-                                        note=f"notice {req.notice_date:%d/%m/%Y}")
+        ShareTransaction.objects.create(
+            society=society,
+            member=member,
+            day=today,
+            kind=kind,
+            shares=-rules.shares_for(amount),
+            amount=-amount,
+            journal_entry=entry,
+            note=f"notice {req.notice_date:%d/%m/%Y}",
+        )
         if holding_of(member) == 0 and member.status == Member.Status.ACTIVE:
             Member.objects.filter(pk=member.pk).update(status=Member.Status.CEASED, ceased_on=today)
         elif holding_of(member) == 0:
             Member.objects.filter(pk=member.pk).update(ceased_on=today)
     if result.pay:
-        audit_record(actor=actor, action="coop.withdrawals_pay", summary=result.message, community=society.community,
-                     obj=society)
+        audit_record(
+            actor=actor, action="coop.withdrawals_pay", summary=result.message, community=society.community, obj=society
+        )
     return result
 
 
@@ -152,26 +216,39 @@ def member_close(*, member: Member, reason: str, day: date, actor: Any | None = 
         member.save(update_fields=["status", "distribution_choice"])
     req = None
     if held > 0:
-        req = WithdrawalRequest.objects.create(society=member.society, member=member, amount=held, notice_date=day,
-                                               on_death=reason == "death")
+        req = WithdrawalRequest.objects.create(
+            society=member.society, member=member, amount=held, notice_date=day, on_death=reason == "death"
+        )
     else:
         member.status = Member.Status.DECEASED if reason == "death" else Member.Status.CEASED
         member.ceased_on = day
         member.save(update_fields=["status", "ceased_on"])
-    audit_record(actor=actor, action="coop.member_close",
-                 summary=f"{member}: {reason}; £{held:,} queued for repayment", community=member.society.community,
-                 obj=member)
+    audit_record(
+        actor=actor,
+        action="coop.member_close",
+        summary=f"{member}: {reason}; £{held:,} queued for repayment",
+        community=member.society.community,
+        obj=member,
+    )
     return req
 
 
 def annual_return(*, society: Society, year_start: date, year_end: date) -> dom_register.AnnualReturn:
-    lines = [dom_register.RegisterLine(m, d, k, to_pennies(a)) for m, d, k, a in
-             society.transactions.values_list("member_id", "day", "kind", "amount")]
+    lines = [
+        dom_register.RegisterLine(m, d, k, to_pennies(a))
+        for m, d, k, a in society.transactions.values_list("member_id", "day", "kind", "amount")
+    ]
     # interest is paid on the day the distribution is committed (cash, new shares or a donation)
     payments = [(timezone.localdate(d.committed_at), to_pennies(d.interest_total)) for d in society.distributions.all()]
     with domain_errors():
         return dom_register.annual_return(lines, year_start=year_start, year_end=year_end, interest_payments=payments)
 
 
-__all__ = ["annual_return", "member_close", "transfer_record", "withdrawal_queue_preview",
-           "withdrawal_request", "withdrawals_pay"]
+__all__ = [
+    "annual_return",
+    "member_close",
+    "transfer_record",
+    "withdrawal_queue_preview",
+    "withdrawal_request",
+    "withdrawals_pay",
+]

@@ -19,9 +19,20 @@ from ..models import BenefitFund, Member, Society
 from ._common import domain_errors
 
 RULE_FIELDS = (
-    "kind", "share_price", "min_holding", "max_holding", "target_interest_rate", "max_interest_rate",
-    "withdrawable", "transferable", "min_holding_period_days", "notice_period_days",
-    "board_may_suspend_withdrawals", "withdrawals_suspended", "quorum_min", "quorum_fraction",
+    "kind",
+    "share_price",
+    "min_holding",
+    "max_holding",
+    "target_interest_rate",
+    "max_interest_rate",
+    "withdrawable",
+    "transferable",
+    "min_holding_period_days",
+    "notice_period_days",
+    "board_may_suspend_withdrawals",
+    "withdrawals_suspended",
+    "quorum_min",
+    "quorum_fraction",
 )
 
 
@@ -48,11 +59,20 @@ def society_create(*, community: Community, name: str, actor: Any | None = None,
     society = Society(community=community, name=name, **rules)
     _check(society)
     society.save()
-    BenefitFund.objects.create(community=community, kind=BenefitFund.Kind.COOP, society=society,
-                               name=f"{name} community fund",
-                               description="Fed by the society's contributions and members' donated interest.")
-    audit_record(actor=actor, action="coop.society_create", summary=f"Registered {name} ({society.get_kind_display()})",
-                 community=community, obj=society)
+    BenefitFund.objects.create(
+        community=community,
+        kind=BenefitFund.Kind.COOP,
+        society=society,
+        name=f"{name} community fund",
+        description="Fed by the society's contributions and members' donated interest.",
+    )
+    audit_record(
+        actor=actor,
+        action="coop.society_create",
+        summary=f"Registered {name} ({society.get_kind_display()})",
+        community=community,
+        obj=society,
+    )
     return society
 
 
@@ -65,32 +85,63 @@ def society_update_rules(*, society: Society, actor: Any | None = None, **change
             raise DomainError(f"Unknown rule {f!r}.")
         setattr(society, f, v)
     if society.withdrawals_suspended and not society.board_may_suspend_withdrawals:
-        raise DomainError("The rules do not give the board power to suspend withdrawals.",
-                          field="withdrawals_suspended")
+        raise DomainError(
+            "The rules do not give the board power to suspend withdrawals.", field="withdrawals_suspended"
+        )
     _check(society)
     society.save()
-    audit_record(actor=actor, action="coop.rules_update", summary=f"Changed the rules of {society}",
-                 community=society.community, obj=society,
-                 changes={f: [before[f], str(getattr(society, f))] for f in changes})
+    audit_record(
+        actor=actor,
+        action="coop.rules_update",
+        summary=f"Changed the rules of {society}",
+        community=society.community,
+        obj=society,
+        changes={f: [before[f], str(getattr(society, f))] for f in changes},
+    )
     return society
 
 
-def member_admit(*, society: Society, full_name: str, email: str, address: str, postcode: str,
-                 admitted_on: date, user: Any | None = None, date_of_birth: date | None = None,
-                 sort_code: str = "", account_number: str = "") -> Member:
+def member_admit(
+    *,
+    society: Society,
+    full_name: str,
+    email: str,
+    address: str,
+    postcode: str,
+    admitted_on: date,
+    user: Any | None = None,
+    date_of_birth: date | None = None,
+    sort_code: str = "",
+    account_number: str = "",
+) -> Member:
     """Add a line to the register (called inside the allotment's transaction)."""
     number = (Member.objects.filter(society=society).aggregate(n=Max("number"))["n"] or 0) + 1
     return Member.objects.create(
-        society=society, number=number, user=user, full_name=full_name, email=email, address=address,
-        postcode=postcode, date_of_birth=date_of_birth, sort_code=sort_code, account_number=account_number,
+        society=society,
+        number=number,
+        user=user,
+        full_name=full_name,
+        email=email,
+        address=address,
+        postcode=postcode,
+        date_of_birth=date_of_birth,
+        sort_code=sort_code,
+        account_number=account_number,
         admitted_on=admitted_on,
     )
 
 
 @transaction.atomic
-def member_update_details(*, member: Member, actor: Any | None = None, distribution_choice: str | None = None,
-                          sort_code: str | None = None, account_number: str | None = None,
-                          address: str | None = None, postcode: str | None = None) -> Member:
+def member_update_details(
+    *,
+    member: Member,
+    actor: Any | None = None,
+    distribution_choice: str | None = None,
+    sort_code: str | None = None,
+    account_number: str | None = None,
+    address: str | None = None,
+    postcode: str | None = None,
+) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if distribution_choice is not None:
         if distribution_choice not in Member.Choice.values:
@@ -104,8 +155,13 @@ def member_update_details(*, member: Member, actor: Any | None = None, distribut
     if postcode is not None:
         member.postcode = postcode.strip().upper()
     member.save()
-    audit_record(actor=actor, action="coop.member_update", summary=f"Updated details of {member}",
-                 community=member.society.community, obj=member)
+    audit_record(
+        actor=actor,
+        action="coop.member_update",
+        summary=f"Updated details of {member}",
+        community=member.society.community,
+        obj=member,
+    )
     return member
 
 
