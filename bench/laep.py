@@ -35,18 +35,25 @@ def make_area(n: int, seed: int = 1):
     for i in range(n):
         t = TYPES[rng.integers(len(TYPES))]
         dom = t in ("house", "flat", "bungalow")
-        buildings.append(Building(
-            ref=f"b{i}", building_type=t,
-            floor_area_m2=float(rng.uniform(50, 140) if dom else rng.uniform(150, 2000)),
-            lat=float(52.45 + rng.uniform(-0.06, 0.06)), lon=float(-1.9 + rng.uniform(-0.08, 0.08)),
-            epc_band="BCDDDEEFG"[rng.integers(9)],
-            heating_fuel=("gas", "gas", "gas", "gas", "gas", "gas", "oil", "electric")[rng.integers(8)],
-            annual_elec_kwh=float(rng.uniform(1800, 4200)) if dom and rng.random() < 0.3 else None,
-            roof_area_m2=float(rng.uniform(15, 45) if dom else rng.uniform(100, 800)) if rng.random() < 0.8 else None,
-            roof_tilt_deg=float(rng.uniform(20, 45)), roof_azimuth_deg=float(rng.uniform(90, 270)),
-            existing_pv_kwp=3.0 if rng.random() < 0.05 else 0.0,
-            node=f"fd{rng.integers(n_feeders)}",
-        ))
+        buildings.append(
+            Building(
+                ref=f"b{i}",
+                building_type=t,
+                floor_area_m2=float(rng.uniform(50, 140) if dom else rng.uniform(150, 2000)),
+                lat=float(52.45 + rng.uniform(-0.06, 0.06)),
+                lon=float(-1.9 + rng.uniform(-0.08, 0.08)),
+                epc_band="BCDDDEEFG"[rng.integers(9)],
+                heating_fuel=("gas", "gas", "gas", "gas", "gas", "gas", "oil", "electric")[rng.integers(8)],
+                annual_elec_kwh=float(rng.uniform(1800, 4200)) if dom and rng.random() < 0.3 else None,
+                roof_area_m2=float(rng.uniform(15, 45) if dom else rng.uniform(100, 800))
+                if rng.random() < 0.8
+                else None,
+                roof_tilt_deg=float(rng.uniform(20, 45)),
+                roof_azimuth_deg=float(rng.uniform(90, 270)),
+                existing_pv_kwp=3.0 if rng.random() < 0.05 else 0.0,
+                node=f"fd{rng.integers(n_feeders)}",
+            )
+        )
     options = [
         OptionChoice("pv", "rooftop_pv", {2026: 0.05, 2030: 0.3, 2040: 0.6}),
         OptionChoice("bat", "battery", {2027: 0.05, 2035: 0.4}),
@@ -86,7 +93,9 @@ def naive(stock, result_engine_inputs):
             net = load - st["kwp"][sl, None] * eng.G[eng.roof_row[sl]]
             b = np.flatnonzero(st["batt"][sl])
             if len(b):
-                net[b] = battery.self_consumption(net[b].T, a["battery_kwh"], a["battery_kw"], a["battery_round_trip"]).T
+                net[b] = battery.self_consumption(
+                    net[b].T, a["battery_kwh"], a["battery_kw"], a["battery_round_trip"]
+                ).T
             totals.append(np.clip(net, 0, None).sum())
     return totals
 
@@ -98,10 +107,19 @@ def run(n: int, with_reference: bool) -> dict:
     t0 = time.perf_counter()
     res = run_scenario(stock, nodes, options, start_year=2026, end_year=2040, current_year=2026)
     seconds = time.perf_counter() - t0
-    out = {"bench": "laep_scenario", "n": n, "seconds": round(seconds, 3), "rate": round(n / seconds, 1),
-           "unit": "buildings/s", "options": len(options), "hours": 8760, "years": 15,
-           "payback_years": str(res.simple_payback_years), "overloaded_nodes": sum(1 for x in res.nodes if x.overloaded_years),
-           "vs": {}}
+    out = {
+        "bench": "laep_scenario",
+        "n": n,
+        "seconds": round(seconds, 3),
+        "rate": round(n / seconds, 1),
+        "unit": "buildings/s",
+        "options": len(options),
+        "hours": 8760,
+        "years": 15,
+        "payback_years": str(res.simple_payback_years),
+        "overloaded_nodes": sum(1 for x in res.nodes if x.overloaded_years),
+        "vs": {},
+    }
     if with_reference:
         t1 = time.perf_counter()
         naive(stock, (buildings, nodes, options))

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def self_consumption(net_kwh: np.ndarray, capacity_kwh: np.ndarray, power_kw: np.ndarray,
-                     round_trip: float) -> np.ndarray:
+def self_consumption(
+    net_kwh: np.ndarray, capacity_kwh: np.ndarray, power_kw: np.ndarray, round_trip: float
+) -> np.ndarray:
     """Grid exchange after the battery.
 
     net_kwh: (hours, n) load minus PV per hour (positive = import).

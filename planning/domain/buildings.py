@@ -89,8 +89,12 @@ def validate_building(b: Building) -> None:
         raise PlanningError(f"EPC band must be one of A-G, got {b.epc_band!r}.")
     if b.heating_fuel not in HEATING_FUELS:
         raise PlanningError(f"Heating fuel {b.heating_fuel!r} is not one of: {', '.join(HEATING_FUELS)}.")
-    for name, value in (("Annual electricity", b.annual_elec_kwh), ("Annual heating fuel", b.annual_heating_fuel_kwh),
-                        ("Roof area", b.roof_area_m2), ("Existing PV", b.existing_pv_kwp)):
+    for name, value in (
+        ("Annual electricity", b.annual_elec_kwh),
+        ("Annual heating fuel", b.annual_heating_fuel_kwh),
+        ("Roof area", b.roof_area_m2),
+        ("Existing PV", b.existing_pv_kwp),
+    ):
         if value is not None and _num(value, name) < 0:
             raise PlanningError(f"{name} cannot be negative, got {value:g}.")
     tilt = DEFAULT_TILT_DEG if b.roof_tilt_deg is None else _num(b.roof_tilt_deg, "Roof tilt")
@@ -125,18 +129,30 @@ class BuildingStock:
         return len(self.refs)
 
 
-def estimate_demand(*, building_type: str, floor_area_m2: float, epc_band: str | None, heating_fuel: str,
-                    annual_elec_kwh: float | None, annual_heating_fuel_kwh: float | None,
-                    boiler_efficiency: float = 0.85, existing_scop: float = 3.0,
-                    tdcv_elec_kwh: float = OFGEM_TDCV_ELEC_KWH,
-                    tdcv_gas_kwh: float = OFGEM_TDCV_GAS_KWH) -> tuple[float, float, str]:
+def estimate_demand(
+    *,
+    building_type: str,
+    floor_area_m2: float,
+    epc_band: str | None,
+    heating_fuel: str,
+    annual_elec_kwh: float | None,
+    annual_heating_fuel_kwh: float | None,
+    boiler_efficiency: float = 0.85,
+    existing_scop: float = 3.0,
+    tdcv_elec_kwh: float = OFGEM_TDCV_ELEC_KWH,
+    tdcv_gas_kwh: float = OFGEM_TDCV_GAS_KWH,
+) -> tuple[float, float, str]:
     """(appliance electricity kWh, delivered heat kWh, method text) for one building."""
     domestic = building_type in DOMESTIC_TYPES
     band = epc_band or "D"
     if domestic:
         est_elec = tdcv_elec_kwh
-        est_fuel = tdcv_gas_kwh * floor_area_m2 / TYPICAL_HOME_FLOOR_AREA_M2 * (
-            epc_energy_cost_factor(band) / epc_energy_cost_factor("D"))
+        est_fuel = (
+            tdcv_gas_kwh
+            * floor_area_m2
+            / TYPICAL_HOME_FLOOR_AREA_M2
+            * (epc_energy_cost_factor(band) / epc_energy_cost_factor("D"))
+        )
         how = "Ofgem TDCV scaled by floor area and EPC band"
     else:
         e, f = CIBSE_TM46_KWH_PER_M2[building_type]
@@ -188,11 +204,16 @@ def stock_from_buildings(buildings: list[Building], *, boiler_efficiency: float 
             raise PlanningError(f"Building reference {b.ref!r} appears twice.")
         seen.add(b.ref)
         appliance, heat, how = estimate_demand(
-            building_type=b.building_type, floor_area_m2=float(b.floor_area_m2), epc_band=b.epc_band,
-            heating_fuel=b.heating_fuel, annual_elec_kwh=b.annual_elec_kwh,
-            annual_heating_fuel_kwh=b.annual_heating_fuel_kwh, boiler_efficiency=boiler_efficiency)
+            building_type=b.building_type,
+            floor_area_m2=float(b.floor_area_m2),
+            epc_band=b.epc_band,
+            heating_fuel=b.heating_fuel,
+            annual_elec_kwh=b.annual_elec_kwh,
+            annual_heating_fuel_kwh=b.annual_heating_fuel_kwh,
+            boiler_efficiency=boiler_efficiency,
+        )
         if b.consumption_source == "meter" and how.startswith("known"):
-            how = "metered " + how[len("known "):]
+            how = "metered " + how[len("known ") :]
         rows.append((b, appliance, heat, how))
     lat = np.array([float(b.lat) for b, *_ in rows])
     lon = np.array([float(b.lon) for b, *_ in rows])
@@ -207,14 +228,18 @@ def _stock(rows, lat, lon) -> BuildingStock:
         floor_area_m2=np.array([float(b.floor_area_m2) for b, *_ in rows]),
         lat=lat,
         lon=lon,
-        region=np.array([sap_region_for(la, lo) for la, lo in zip(lat, lon)], dtype=np.int64),
+        region=np.array([sap_region_for(la, lo) for la, lo in zip(lat, lon, strict=False)], dtype=np.int64),
         epc_band=np.array([BAND_CODE[b.epc_band or "D"] for b, *_ in rows], dtype=np.int64),
         fuel=np.array([FUEL_CODE[b.heating_fuel] for b, *_ in rows], dtype=np.int64),
         appliance_elec_kwh=np.array([r[1] for r in rows]),
         heat_kwh=np.array([r[2] for r in rows]),
         roof_area_m2=np.array([np.nan if b.roof_area_m2 is None else float(b.roof_area_m2) for b, *_ in rows]),
-        roof_tilt_deg=np.array([DEFAULT_TILT_DEG if b.roof_tilt_deg is None else float(b.roof_tilt_deg) for b, *_ in rows]),
-        roof_azimuth_deg=np.array([DEFAULT_AZIMUTH_DEG if b.roof_azimuth_deg is None else float(b.roof_azimuth_deg) for b, *_ in rows]),
+        roof_tilt_deg=np.array(
+            [DEFAULT_TILT_DEG if b.roof_tilt_deg is None else float(b.roof_tilt_deg) for b, *_ in rows]
+        ),
+        roof_azimuth_deg=np.array(
+            [DEFAULT_AZIMUTH_DEG if b.roof_azimuth_deg is None else float(b.roof_azimuth_deg) for b, *_ in rows]
+        ),
         existing_pv_kwp=np.array([float(b.existing_pv_kwp or 0.0) for b, *_ in rows]),
         node=[b.node for b, *_ in rows],
         estimated=np.array([not r[3].startswith(("known", "metered")) for r in rows], dtype=bool),

@@ -16,16 +16,38 @@ from .buildings import Building, validate_building
 from .errors import PlanningError
 
 BUILDING_COLUMNS = (
-    "ref", "address", "postcode", "lat", "lon", "building_type", "floor_area_m2", "epc_band", "heating_fuel",
-    "annual_elec_kwh", "annual_heating_fuel_kwh", "roof_area_m2", "roof_tilt_deg", "roof_azimuth_deg",
-    "existing_pv_kwp", "network_node",
+    "ref",
+    "address",
+    "postcode",
+    "lat",
+    "lon",
+    "building_type",
+    "floor_area_m2",
+    "epc_band",
+    "heating_fuel",
+    "annual_elec_kwh",
+    "annual_heating_fuel_kwh",
+    "roof_area_m2",
+    "roof_tilt_deg",
+    "roof_azimuth_deg",
+    "existing_pv_kwp",
+    "network_node",
 )
 REQUIRED_BUILDING_COLUMNS = ("ref", "lat", "lon", "building_type", "floor_area_m2")
 BUILDING_ALIASES = {
-    "type": "building_type", "floor_area": "floor_area_m2", "epc": "epc_band", "fuel": "heating_fuel",
-    "annual_gas_kwh": "annual_heating_fuel_kwh", "annual_electricity_kwh": "annual_elec_kwh",
-    "roof_area": "roof_area_m2", "roof_tilt": "roof_tilt_deg", "roof_azimuth": "roof_azimuth_deg",
-    "roof_orientation_deg": "roof_azimuth_deg", "latitude": "lat", "longitude": "lon", "node": "network_node",
+    "type": "building_type",
+    "floor_area": "floor_area_m2",
+    "epc": "epc_band",
+    "fuel": "heating_fuel",
+    "annual_gas_kwh": "annual_heating_fuel_kwh",
+    "annual_electricity_kwh": "annual_elec_kwh",
+    "roof_area": "roof_area_m2",
+    "roof_tilt": "roof_tilt_deg",
+    "roof_azimuth": "roof_azimuth_deg",
+    "roof_orientation_deg": "roof_azimuth_deg",
+    "latitude": "lat",
+    "longitude": "lon",
+    "node": "network_node",
     "feeder": "network_node",
 }
 MAX_ROWS = 50_000
@@ -85,8 +107,9 @@ def parse_buildings_csv(text: str) -> BuildingImport:
     reader, header = _reader(text, BUILDING_ALIASES)
     missing = [c for c in REQUIRED_BUILDING_COLUMNS if c not in header]
     if missing:
-        raise PlanningError(f"The header is missing column(s): {', '.join(missing)}. "
-                            f"Expected columns: {', '.join(BUILDING_COLUMNS)}.")
+        raise PlanningError(
+            f"The header is missing column(s): {', '.join(missing)}. Expected columns: {', '.join(BUILDING_COLUMNS)}."
+        )
     seen: dict[str, int] = {}
     for i, raw in enumerate(reader):
         line = i + 2
@@ -106,12 +129,17 @@ def parse_buildings_csv(text: str) -> BuildingImport:
                 raise PlanningError("floor_area_m2 is required.")
             band = (raw.get("epc_band") or "").strip().upper() or None
             b = Building(
-                ref=ref, building_type=(raw.get("building_type") or "").strip().lower(), floor_area_m2=area,
-                lat=lat, lon=lon, epc_band=band,
+                ref=ref,
+                building_type=(raw.get("building_type") or "").strip().lower(),
+                floor_area_m2=area,
+                lat=lat,
+                lon=lon,
+                epc_band=band,
                 heating_fuel=(raw.get("heating_fuel") or "gas").strip().lower() or "gas",
                 annual_elec_kwh=_opt_float(raw, "annual_elec_kwh"),
                 annual_heating_fuel_kwh=_opt_float(raw, "annual_heating_fuel_kwh"),
-                roof_area_m2=_opt_float(raw, "roof_area_m2"), roof_tilt_deg=_opt_float(raw, "roof_tilt_deg"),
+                roof_area_m2=_opt_float(raw, "roof_area_m2"),
+                roof_tilt_deg=_opt_float(raw, "roof_tilt_deg"),
                 roof_azimuth_deg=_opt_float(raw, "roof_azimuth_deg"),
                 existing_pv_kwp=_opt_float(raw, "existing_pv_kwp") or 0.0,
                 node=(raw.get("network_node") or "").strip() or None,
@@ -121,8 +149,14 @@ def parse_buildings_csv(text: str) -> BuildingImport:
             result.errors.append(RowError(line, str(exc)))
             continue
         seen[ref] = line
-        result.rows.append(ParsedBuilding(line=line, building=b, address=(raw.get("address") or "").strip(),
-                                          postcode=(raw.get("postcode") or "").strip().upper()))
+        result.rows.append(
+            ParsedBuilding(
+                line=line,
+                building=b,
+                address=(raw.get("address") or "").strip(),
+                postcode=(raw.get("postcode") or "").strip().upper(),
+            )
+        )
     if not result.rows and not result.errors:
         result.errors.append(RowError(1, "The file has a header but no buildings."))
     return result
@@ -142,10 +176,29 @@ def buildings_to_csv(rows: list[ParsedBuilding]) -> str:
     w.writerow(BUILDING_COLUMNS)
     for r in rows:
         b = r.building
-        w.writerow([_fmt(x) for x in (
-            b.ref, r.address, r.postcode, b.lat, b.lon, b.building_type, b.floor_area_m2, b.epc_band,
-            b.heating_fuel, b.annual_elec_kwh, b.annual_heating_fuel_kwh, b.roof_area_m2, b.roof_tilt_deg,
-            b.roof_azimuth_deg, b.existing_pv_kwp, b.node)])
+        w.writerow(
+            [
+                _fmt(x)
+                for x in (
+                    b.ref,
+                    r.address,
+                    r.postcode,
+                    b.lat,
+                    b.lon,
+                    b.building_type,
+                    b.floor_area_m2,
+                    b.epc_band,
+                    b.heating_fuel,
+                    b.annual_elec_kwh,
+                    b.annual_heating_fuel_kwh,
+                    b.roof_area_m2,
+                    b.roof_tilt_deg,
+                    b.roof_azimuth_deg,
+                    b.existing_pv_kwp,
+                    b.node,
+                )
+            ]
+        )
     return out.getvalue()
 
 
@@ -155,14 +208,30 @@ def buildings_to_csv(rows: list[ParsedBuilding]) -> str:
 
 NETWORK_COLUMNS = ("node_ref", "name", "parent_ref", "level", "capacity_kw", "export_capacity_kw", "peak_kw")
 NETWORK_ALIASES = {
-    "substation_id": "node_ref", "site_id": "node_ref", "id": "node_ref", "ref": "node_ref",
-    "substation_name": "name", "site_name": "name", "parent_id": "parent_ref", "parent": "parent_ref",
-    "upstream_id": "parent_ref", "asset_type": "level", "type": "level",
-    "firm_capacity_kw": "capacity_kw", "capacity": "capacity_kw", "rating_kw": "capacity_kw",
-    "maximum_demand_kw": "peak_kw", "max_demand_kw": "peak_kw", "peak_demand_kw": "peak_kw",
-    "firm_capacity_kva": "capacity_kva", "rating_kva": "capacity_kva", "export_capacity": "export_capacity_kw",
-    "generation_capacity_kw": "export_capacity_kw", "export_capacity_kva": "export_capacity_kva",
-    "maximum_demand_kva": "peak_kva", "max_demand_kva": "peak_kva",
+    "substation_id": "node_ref",
+    "site_id": "node_ref",
+    "id": "node_ref",
+    "ref": "node_ref",
+    "substation_name": "name",
+    "site_name": "name",
+    "parent_id": "parent_ref",
+    "parent": "parent_ref",
+    "upstream_id": "parent_ref",
+    "asset_type": "level",
+    "type": "level",
+    "firm_capacity_kw": "capacity_kw",
+    "capacity": "capacity_kw",
+    "rating_kw": "capacity_kw",
+    "maximum_demand_kw": "peak_kw",
+    "max_demand_kw": "peak_kw",
+    "peak_demand_kw": "peak_kw",
+    "firm_capacity_kva": "capacity_kva",
+    "rating_kva": "capacity_kva",
+    "export_capacity": "export_capacity_kw",
+    "generation_capacity_kw": "export_capacity_kw",
+    "export_capacity_kva": "export_capacity_kva",
+    "maximum_demand_kva": "peak_kva",
+    "max_demand_kva": "peak_kva",
 }
 # The community's network tree is GSP -> primary -> secondary/feeder.
 LEVELS = ("gsp", "primary", "secondary", "feeder")
@@ -202,8 +271,10 @@ def parse_network_csv(text: str, *, existing_refs: set[str] | None = None) -> Ne
     result = NetworkImport()
     reader, header = _reader(text, NETWORK_ALIASES)
     if "node_ref" not in header or not ({"capacity_kw", "capacity_kva"} & set(header)):
-        raise PlanningError("The header needs node_ref and capacity_kw (or capacity_kva); "
-                            f"expected columns: {', '.join(NETWORK_COLUMNS)}.")
+        raise PlanningError(
+            "The header needs node_ref and capacity_kw (or capacity_kva); "
+            f"expected columns: {', '.join(NETWORK_COLUMNS)}."
+        )
     refs: dict[str, int] = {}
     for i, raw in enumerate(reader):
         line = i + 2
@@ -235,21 +306,34 @@ def parse_network_csv(text: str, *, existing_refs: set[str] | None = None) -> Ne
                 raise PlanningError("export capacity cannot be negative.")
             level = (raw.get("level") or "feeder").strip().lower()
             if level == "bsp":
-                raise PlanningError("bulk supply points are not in the community's tree (GSP -> primary -> "
-                                    "feeder); put the BSP's limit on the GSP row instead.")
+                raise PlanningError(
+                    "bulk supply points are not in the community's tree (GSP -> primary -> "
+                    "feeder); put the BSP's limit on the GSP row instead."
+                )
             if level not in LEVELS:
                 raise PlanningError(f"level {level!r} is not one of: {', '.join(LEVELS)}.")
         except PlanningError as exc:
             result.errors.append(RowError(line, str(exc)))
             continue
         refs[ref] = line
-        result.rows.append(ParsedNode(line=line, ref=ref, name=(raw.get("name") or "").strip() or ref,
-                                      parent_ref=(raw.get("parent_ref") or "").strip() or None,
-                                      level=level, capacity_kw=cap, peak_kw=peak, export_capacity_kw=export))
+        result.rows.append(
+            ParsedNode(
+                line=line,
+                ref=ref,
+                name=(raw.get("name") or "").strip() or ref,
+                parent_ref=(raw.get("parent_ref") or "").strip() or None,
+                level=level,
+                capacity_kw=cap,
+                peak_kw=peak,
+                export_capacity_kw=export,
+            )
+        )
     known = set(refs) | set(existing_refs or ())
     for r in result.rows:
         if r.parent_ref is not None and r.parent_ref not in known:
-            result.errors.append(RowError(r.line, f"parent {r.parent_ref!r} is neither in the file nor in the network."))
+            result.errors.append(
+                RowError(r.line, f"parent {r.parent_ref!r} is neither in the file nor in the network.")
+            )
         if r.parent_ref == r.ref:
             result.errors.append(RowError(r.line, "a node cannot be its own parent."))
     result.errors.sort(key=lambda e: e.line)

@@ -42,9 +42,20 @@ from .solar import pv_profile_kwh_per_kwp, roof_profile_table, validate_location
 from .weather import HOURS, hourly_wind_speed_ms, month_of_hour
 
 __all__ = [
-    "Building", "BuildingStock", "NetworkNode", "OptionChoice", "PlanningError", "ScenarioResult",
-    "BUILDING_OPTIONS", "COMMUNITY_OPTIONS", "OPTION_KINDS", "run_scenario", "current_state",
-    "stock_from_buildings", "take_up_by_year", "wind_power_curve",
+    "Building",
+    "BuildingStock",
+    "NetworkNode",
+    "OptionChoice",
+    "PlanningError",
+    "ScenarioResult",
+    "BUILDING_OPTIONS",
+    "COMMUNITY_OPTIONS",
+    "OPTION_KINDS",
+    "run_scenario",
+    "current_state",
+    "stock_from_buildings",
+    "take_up_by_year",
+    "wind_power_curve",
 ]
 
 BUILDING_OPTIONS = ("rooftop_pv", "battery", "heat_pump", "ground_loop", "ev_charger", "retrofit")
@@ -92,6 +103,7 @@ class OptionChoice:
 # --------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------
+
 
 @dataclass
 class YearResult:
@@ -159,6 +171,7 @@ class ScenarioResult:
             if isinstance(v, (np.integer,)):
                 return int(v)
             return v
+
         return conv(asdict(self))
 
 
@@ -174,8 +187,10 @@ def _wh(kwh: float) -> int:
 # take-up
 # --------------------------------------------------------------------------
 
-def take_up_by_year(points: Mapping[int, float], years: Sequence[int], *, current_year: int,
-                    label: str = "option") -> np.ndarray:
+
+def take_up_by_year(
+    points: Mapping[int, float], years: Sequence[int], *, current_year: int, label: str = "option"
+) -> np.ndarray:
     """Cumulative share per year: 0 before the first point, linear between
     points, flat after the last.  Refuses impossible curves."""
     if not points:
@@ -195,11 +210,12 @@ def take_up_by_year(points: Mapping[int, float], years: Sequence[int], *, curren
             raise PlanningError(f"{label}: take-up in {yi} is {fv * 100:g}%; it must be between 0% and 100%.")
         clean.append((yi, fv))
     clean.sort()
-    for (y0, f0), (y1, f1) in zip(clean, clean[1:]):
+    for (y0, f0), (y1, f1) in zip(clean, clean[1:], strict=False):
         if f1 < f0:
             raise PlanningError(
                 f"{label}: take-up falls from {f0 * 100:g}% in {y0} to {f1 * 100:g}% in {y1}; "
-                "installed kit is not removed, so take-up can only stay level or rise.")
+                "installed kit is not removed, so take-up can only stay level or rise."
+            )
     xs = np.array([y for y, _ in clean], dtype=float)
     fs = np.array([f for _, f in clean], dtype=float)
     yrs = np.asarray(years, dtype=float)
@@ -215,7 +231,7 @@ def _adoption_years(order: np.ndarray, shares: np.ndarray, years: Sequence[int],
     n_elig = len(order)
     counts = np.floor(shares * n_elig + 0.5).astype(np.int64)
     prev = 0
-    for y, c in zip(years, counts):
+    for y, c in zip(years, counts, strict=False):
         if c > prev:
             adopt[order[prev:c]] = y
             prev = c
@@ -226,8 +242,10 @@ def _adoption_years(order: np.ndarray, shares: np.ndarray, years: Sequence[int],
 # wind
 # --------------------------------------------------------------------------
 
-def wind_power_curve(speed_ms: np.ndarray, *, cut_in: float = 3.0, rated: float = 12.0,
-                     cut_out: float = 25.0) -> np.ndarray:
+
+def wind_power_curve(
+    speed_ms: np.ndarray, *, cut_in: float = 3.0, rated: float = 12.0, cut_out: float = 25.0
+) -> np.ndarray:
     """Generic turbine power curve as a share of rated power: cubic from
     cut-in to rated speed, flat to cut-out, zero beyond (storm shutdown)."""
     v = np.asarray(speed_ms, dtype=float)
@@ -242,6 +260,7 @@ WIND_AVAILABILITY = 0.97
 # --------------------------------------------------------------------------
 # engine
 # --------------------------------------------------------------------------
+
 
 @dataclass
 class _Plan:
@@ -279,7 +298,9 @@ def _validate_nodes(nodes: Sequence[NetworkNode]) -> dict[str, int]:
     return index
 
 
-def _validate_options(options: Sequence[OptionChoice], years: Sequence[int], current_year: int) -> dict[str, np.ndarray]:
+def _validate_options(
+    options: Sequence[OptionChoice], years: Sequence[int], current_year: int
+) -> dict[str, np.ndarray]:
     shares: dict[str, np.ndarray] = {}
     kinds_seen: dict[str, str] = {}
     for o in options:
@@ -290,8 +311,10 @@ def _validate_options(options: Sequence[OptionChoice], years: Sequence[int], cur
             raise PlanningError(f"Option key {o.key!r} is used twice in the scenario.")
         if o.kind in BUILDING_OPTIONS:
             if o.kind in kinds_seen:
-                raise PlanningError(f"{label}: the scenario already has a {OPTION_LABELS[o.kind]} option "
-                                    f"({kinds_seen[o.kind]}); combine their take-up into one.")
+                raise PlanningError(
+                    f"{label}: the scenario already has a {OPTION_LABELS[o.kind]} option "
+                    f"({kinds_seen[o.kind]}); combine their take-up into one."
+                )
             kinds_seen[o.kind] = o.key
         shares[o.key] = take_up_by_year(o.take_up, years, current_year=current_year, label=label)
         p = o.params
@@ -316,14 +339,23 @@ def _validate_options(options: Sequence[OptionChoice], years: Sequence[int], cur
             raise PlanningError(
                 f"Heat pumps and the shared ground loop together reach {both.max() * 100:.0f}% of "
                 f"gas/oil/electric-heated buildings by {y}; a building gets one or the other, so the two "
-                "take-ups cannot add up to more than 100%.")
+                "take-ups cannot add up to more than 100%."
+            )
     return shares
 
 
-def run_scenario(stock: BuildingStock | Sequence[Building], nodes: Sequence[NetworkNode],
-                 options: Sequence[OptionChoice], *, start_year: int, end_year: int, current_year: int,
-                 assumptions: Mapping[str, float] | None = None, seed: int = 0,
-                 progress: Callable[[float, str], None] | None = None) -> ScenarioResult:
+def run_scenario(
+    stock: BuildingStock | Sequence[Building],
+    nodes: Sequence[NetworkNode],
+    options: Sequence[OptionChoice],
+    *,
+    start_year: int,
+    end_year: int,
+    current_year: int,
+    assumptions: Mapping[str, float] | None = None,
+    seed: int = 0,
+    progress: Callable[[float, str], None] | None = None,
+) -> ScenarioResult:
     """Compute a scenario.  Raises PlanningError saying why it cannot."""
     report = progress or (lambda f, m: None)
     a = merged_assumptions(dict(assumptions or {}))
@@ -342,7 +374,9 @@ def run_scenario(stock: BuildingStock | Sequence[Building], nodes: Sequence[Netw
     shares = _validate_options(options, plan_years, current_year)
     unknown_nodes = sorted({n for n in stock.node if n is not None and n not in node_map})
     if unknown_nodes:
-        raise PlanningError(f"Buildings refer to network nodes that are not in the network: {', '.join(unknown_nodes[:5])}.")
+        raise PlanningError(
+            f"Buildings refer to network nodes that are not in the network: {', '.join(unknown_nodes[:5])}."
+        )
     node_index = np.array([node_map[n] if n is not None else len(nodes) for n in stock.node], dtype=np.int64)
     report(0.05, "Preparing profiles")
     return _Engine(stock, list(nodes), node_index, list(options), plan_years, shares, a, seed, report).run()
@@ -369,7 +403,7 @@ class _Engine:
         s, a = self.s, self.a
         flow = a["ashp_flow_temp_c"]
         ground = a["ground_temp_c"]
-        keys = sorted({(int(r), bool(d)) for r, d in zip(s.region, s.domestic)})
+        keys = sorted({(int(r), bool(d)) for r, d in zip(s.region, s.domestic, strict=False)})
         rows: list[np.ndarray] = []
         self.shape_id: dict[tuple, int] = {}
         self.shape_sum: list[float] = []
@@ -386,19 +420,22 @@ class _Engine:
             add(("gshp", region, dom), heat_pump_shape(region, dom, flow, ground)[0])
         ev_kwh = a["ev_miles_per_year"] / a["ev_miles_per_kwh"]
         self.ev_kwh = ev_kwh
-        smart = bool(float(self.by_kind["ev_charger"].params.get("smart", 0))) if "ev_charger" in self.by_kind else False
+        smart = (
+            bool(float(self.by_kind["ev_charger"].params.get("smart", 0))) if "ev_charger" in self.by_kind else False
+        )
         add(("ev",), ev_shape(a["ev_charger_kw"], ev_kwh / 365.0, smart))
         self.S = np.vstack(rows)
         self.shape_sum_arr = np.array(self.shape_sum)
-        key_rows = [(int(r), bool(d)) for r, d in zip(s.region, s.domestic)]
+        key_rows = [(int(r), bool(d)) for r, d in zip(s.region, s.domestic, strict=False)]
         self.sid_elec = np.array([self.shape_id[("elec", *k)] for k in key_rows])
         self.sid_heat = np.array([self.shape_id[("heat", *k)] for k in key_rows])
         self.sid_ashp = np.array([self.shape_id[("ashp", *k)] for k in key_rows])
         self.sid_gshp = np.array([self.shape_id[("gshp", *k)] for k in key_rows])
         self.sid_ev = self.shape_id[("ev",)]
         # roof PV profiles
-        self.roof_row, self.G = roof_profile_table(s.lat, s.lon, s.roof_tilt_deg, s.roof_azimuth_deg,
-                                                   losses=a["pv_system_losses"])
+        self.roof_row, self.G = roof_profile_table(
+            s.lat, s.lon, s.roof_tilt_deg, s.roof_azimuth_deg, losses=a["pv_system_losses"]
+        )
         self.G_sum = self.G.astype(np.float64).sum(axis=1)
 
     # ---- who adopts what, when -------------------------------------------
@@ -432,16 +469,21 @@ class _Engine:
             batt = np.maximum(own, pv_year)
             batt[own >= NEVER] = NEVER
             adopt["battery"] = batt
-        heat_elig = np.flatnonzero(np.isin(s.fuel, [FUEL_CODE["gas"], FUEL_CODE["oil"], FUEL_CODE["electric"]])
-                                   & (s.heat_kwh > 0))
+        heat_elig = np.flatnonzero(
+            np.isin(s.fuel, [FUEL_CODE["gas"], FUEL_CODE["oil"], FUEL_CODE["electric"]]) & (s.heat_kwh > 0)
+        )
         heat_order = rng.permutation(heat_elig)
         if "heat_pump" in self.by_kind:
             adopt["heat_pump"] = _adoption_years(heat_order, self.shares[self.by_kind["heat_pump"].key], years, n)
         if "ground_loop" in self.by_kind:
-            adopt["ground_loop"] = _adoption_years(heat_order[::-1], self.shares[self.by_kind["ground_loop"].key], years, n)
+            adopt["ground_loop"] = _adoption_years(
+                heat_order[::-1], self.shares[self.by_kind["ground_loop"].key], years, n
+            )
         if "ev_charger" in self.by_kind:
             ev_elig = np.flatnonzero(s.domestic & np.array([t != "flat" for t in s.building_type]))
-            adopt["ev_charger"] = _adoption_years(rng.permutation(ev_elig), self.shares[self.by_kind["ev_charger"].key], years, n)
+            adopt["ev_charger"] = _adoption_years(
+                rng.permutation(ev_elig), self.shares[self.by_kind["ev_charger"].key], years, n
+            )
         if "retrofit" in self.by_kind:
             o = self.by_kind["retrofit"]
             target = BAND_CODE[str(o.params.get("target_band", "C"))]
@@ -456,7 +498,9 @@ class _Engine:
         self.pv_size = sizes["pv_kwp"]
         for kind, arr in adopt.items():
             if kind in self.by_kind and (arr >= NEVER).all() and self.shares[self.by_kind[kind].key].max() > 0:
-                self.warnings.append(f"{OPTION_LABELS[kind]}: no building in the area is eligible, so it changes nothing.")
+                self.warnings.append(
+                    f"{OPTION_LABELS[kind]}: no building in the area is eligible, so it changes nothing."
+                )
 
     # ---- state per (building, year) --------------------------------------
     def _state(self, yi: int):
@@ -474,19 +518,29 @@ class _Engine:
         res_heat = np.where((s.fuel == FUEL_CODE["electric"]) & ~converted, heat, 0.0)
         ashp_heat = np.where(has["heat_pump"] | ((s.fuel == FUEL_CODE["heat_pump"]) & ~has["ground_loop"]), heat, 0.0)
         gshp_heat = np.where(has["ground_loop"], heat, 0.0)
-        fuel_kwh = np.where(np.isin(s.fuel, [FUEL_CODE["gas"], FUEL_CODE["oil"]]) & ~converted,
-                            heat / a["boiler_efficiency"], 0.0)
+        fuel_kwh = np.where(
+            np.isin(s.fuel, [FUEL_CODE["gas"], FUEL_CODE["oil"]]) & ~converted, heat / a["boiler_efficiency"], 0.0
+        )
         ev = np.where(has["ev_charger"], self.ev_kwh, 0.0)
         kwp = s.existing_pv_kwp + np.where(has["rooftop_pv"], self.pv_size, 0.0)
         batt = has["battery"] & (kwp > 0)
         coef = np.stack([s.appliance_elec_kwh, res_heat, ashp_heat, gshp_heat, ev], axis=1)
-        sid = np.stack([self.sid_elec, self.sid_heat, self.sid_ashp, self.sid_gshp,
-                        np.full(self.n, self.sid_ev)], axis=1)
+        sid = np.stack(
+            [self.sid_elec, self.sid_heat, self.sid_ashp, self.sid_gshp, np.full(self.n, self.sid_ev)], axis=1
+        )
         mask = np.zeros(self.n, dtype=np.int64)
         for bit, k in enumerate(BUILDING_OPTIONS):
             mask |= has[k].astype(np.int64) << bit
-        return dict(coef=coef, sid=sid, kwp=kwp, batt=batt, fuel_kwh=fuel_kwh, has=has, mask=mask,
-                    load=(coef * self.shape_sum_arr[sid]).sum(axis=1))
+        return dict(
+            coef=coef,
+            sid=sid,
+            kwp=kwp,
+            batt=batt,
+            fuel_kwh=fuel_kwh,
+            has=has,
+            mask=mask,
+            load=(coef * self.shape_sum_arr[sid]).sum(axis=1),
+        )
 
     # ---- main ------------------------------------------------------------
     def run(self) -> ScenarioResult:
@@ -531,12 +585,12 @@ class _Engine:
             seg_exp = np.zeros(len(uniq))
             order = np.argsort(seg_y, kind="stable")
             for c0 in range(0, len(uniq), CHUNK):
-                sel = order[c0:c0 + CHUNK]
+                sel = order[c0 : c0 + CHUNK]
                 bb, yy = seg_b[sel], seg_y[sel]
-                coef = np.stack([states[y]["coef"][b] for b, y in zip(bb, yy)])
-                sid = np.stack([states[y]["sid"][b] for b, y in zip(bb, yy)])
-                kwp = np.array([states[y]["kwp"][b] for b, y in zip(bb, yy)], dtype=np.float32)
-                has_batt = np.array([states[y]["batt"][b] for b, y in zip(bb, yy)])
+                coef = np.stack([states[y]["coef"][b] for b, y in zip(bb, yy, strict=False)])
+                sid = np.stack([states[y]["sid"][b] for b, y in zip(bb, yy, strict=False)])
+                kwp = np.array([states[y]["kwp"][b] for b, y in zip(bb, yy, strict=False)], dtype=np.float32)
+                has_batt = np.array([states[y]["batt"][b] for b, y in zip(bb, yy, strict=False)])
                 load = np.zeros((len(sel), HOURS), dtype=np.float32)
                 for k in range(coef.shape[1]):
                     nz = coef[:, k] != 0
@@ -546,16 +600,19 @@ class _Engine:
                 if has_batt.any():
                     bsel = np.flatnonzero(has_batt)
                     after = battery_mod.self_consumption(
-                        net[bsel].T, a["battery_kwh"], a["battery_kw"], a["battery_round_trip"]).T.astype(np.float32)
+                        net[bsel].T, a["battery_kwh"], a["battery_kw"], a["battery_round_trip"]
+                    ).T.astype(np.float32)
                     delta = after - net[bsel]
                     net[bsel] = after
                     # delta applies from the segment's first to last year
                     for j, i in enumerate(sel[bsel]):
                         r = self.node_index[seg_b[i]]
-                        batt_delta[r, seg_y[i]:seg_last[i] + 1] += delta[j]
+                        batt_delta[r, seg_y[i] : seg_last[i] + 1] += delta[j]
                 seg_imp[sel] = np.clip(net, 0, None).sum(axis=1, dtype=np.float64)
                 seg_exp[sel] = np.clip(-net, 0, None).sum(axis=1, dtype=np.float64)
-                self.report(0.4 + 0.35 * min(1.0, (c0 + CHUNK) / len(uniq)), "Simulating buildings with solar and batteries")
+                self.report(
+                    0.4 + 0.35 * min(1.0, (c0 + CHUNK) / len(uniq)), "Simulating buildings with solar and batteries"
+                )
             imp[yi_idx, b_idx] = seg_imp[inv]
             exp[yi_idx, b_idx] = seg_exp[inv]
 
@@ -579,8 +636,9 @@ class _Engine:
                 size = float(p["kwp"])
                 la, lo = float(p.get("lat", lat0)), float(p.get("lon", lon0))
                 validate_location(la, lo)
-                shape = pv_profile_kwh_per_kwp(la, lo, float(p.get("tilt_deg", 30)), float(p.get("azimuth_deg", 180)),
-                                               losses=a["pv_system_losses"])
+                shape = pv_profile_kwh_per_kwp(
+                    la, lo, float(p.get("tilt_deg", 30)), float(p.get("azimuth_deg", 180)), losses=a["pv_system_losses"]
+                )
                 unit_cost, om = a["community_pv_cost_per_kw"], a["community_pv_om_pct"]
             else:
                 size = float(p["rated_kw"])
@@ -597,7 +655,7 @@ class _Engine:
         # ---- network tree: leaf rows -> every node incl. ancestors ----
         net_rows = load_prof - gen_prof + batt_delta - asset_prof  # (rows, years, hours)
         node_net = np.zeros((len(self.nodes), n_years, HOURS), dtype=np.float32)
-        for i, nd in enumerate(self.nodes):
+        for i, _nd in enumerate(self.nodes):
             j = i
             while True:
                 node_net[j] += net_rows[i]
@@ -617,12 +675,44 @@ class _Engine:
         asset_local = np.minimum(asset_total, np.clip(area_net_no_assets, 0, None)).sum(axis=1)
         asset_export = asset_total.sum(axis=1) - asset_local
 
-        return self._results(states, imp, exp, node_net, demand, area_gen, area_import, area_export, self_suff,
-                             asset_local, asset_export, asset_capex, asset_om, installed_assets,
-                             area_load, area_net)
+        return self._results(
+            states,
+            imp,
+            exp,
+            node_net,
+            demand,
+            area_gen,
+            area_import,
+            area_export,
+            self_suff,
+            asset_local,
+            asset_export,
+            asset_capex,
+            asset_om,
+            installed_assets,
+            area_load,
+            area_net,
+        )
 
-    def _results(self, states, imp, exp, node_net, demand, area_gen, area_import, area_export, self_suff,
-                 asset_local, asset_export, asset_capex, asset_om, installed_assets, area_load, area_net):
+    def _results(
+        self,
+        states,
+        imp,
+        exp,
+        node_net,
+        demand,
+        area_gen,
+        area_import,
+        area_export,
+        self_suff,
+        asset_local,
+        asset_export,
+        asset_capex,
+        asset_om,
+        installed_assets,
+        area_load,
+        area_net,
+    ):
         a, s = self.a, self.s
         years = self.years
         n_years = len(years)
@@ -639,15 +729,23 @@ class _Engine:
         option_rows = []
         unit_costs = {
             "rooftop_pv": (self.pv_size * a["pv_cost_per_kw"], a["pv_om_pct"], self.pv_size, "kWp"),
-            "battery": (np.full(self.n, a["battery_kwh"] * a["battery_cost_per_kwh"]), a["battery_om_pct"],
-                        np.ones(self.n), "batteries"),
+            "battery": (
+                np.full(self.n, a["battery_kwh"] * a["battery_cost_per_kwh"]),
+                a["battery_om_pct"],
+                np.ones(self.n),
+                "batteries",
+            ),
             "heat_pump": (np.full(self.n, a["ashp_cost"]), a["hp_om_pct"], np.ones(self.n), "homes"),
             "ground_loop": (np.full(self.n, a["ground_loop_cost"]), a["hp_om_pct"], np.ones(self.n), "homes"),
             "ev_charger": (np.full(self.n, a["ev_charger_cost"]), a["ev_om_pct"], np.ones(self.n), "chargers"),
         }
         if "retrofit" in self.by_kind:
-            unit_costs["retrofit"] = (self.retrofit_bands * a["retrofit_cost_per_band"], a["retrofit_om_pct"],
-                                      np.ones(self.n), "buildings")
+            unit_costs["retrofit"] = (
+                self.retrofit_bands * a["retrofit_cost_per_band"],
+                a["retrofit_om_pct"],
+                np.ones(self.n),
+                "buildings",
+            )
         for o in self.options:
             if o.kind in BUILDING_OPTIONS:
                 cost, om_pct, units, unit = unit_costs[o.kind]
@@ -659,14 +757,30 @@ class _Engine:
                 capex += new
                 om += cum * om_pct / 100.0
                 installed[o.key] = count[1:].tolist()
-                option_rows.append({"key": o.key, "kind": o.kind, "label": o.label or OPTION_LABELS[o.kind],
-                                    "units_end": float(count[-1]), "unit": unit, "capex_gbp": _gbp(cum[-1])})
+                option_rows.append(
+                    {
+                        "key": o.key,
+                        "kind": o.kind,
+                        "label": o.label or OPTION_LABELS[o.kind],
+                        "units_end": float(count[-1]),
+                        "unit": unit,
+                        "capex_gbp": _gbp(cum[-1]),
+                    }
+                )
             else:
                 built = installed_assets[o.key]
                 unit_cost = a["community_pv_cost_per_kw"] if o.kind == "community_solar" else a["wind_cost_per_kw"]
                 installed[o.key] = built[1:].tolist()
-                option_rows.append({"key": o.key, "kind": o.kind, "label": o.label or OPTION_LABELS[o.kind],
-                                    "units_end": float(built[-1]), "unit": "kW", "capex_gbp": _gbp(built[-1] * unit_cost)})
+                option_rows.append(
+                    {
+                        "key": o.key,
+                        "kind": o.kind,
+                        "label": o.label or OPTION_LABELS[o.kind],
+                        "units_end": float(built[-1]),
+                        "unit": "kW",
+                        "capex_gbp": _gbp(built[-1] * unit_cost),
+                    }
+                )
         capex += asset_capex
         om += asset_om
         # bills: scenario vs baseline, per year; petrol for EV adopters in both
@@ -680,39 +794,45 @@ class _Engine:
             cf_e = a["grid_kg_per_kwh"] * (1.0 - a["grid_decline_per_year"]) ** max(0, y - years[1])
             ev_now = st["has"]["ev_charger"]
             petrol_base = np.where(ev_now, miles, 0.0)
-            bill_base = imp[0] * p_imp - exp[0] * p_exp + base["fuel_kwh"] * p_fuel + petrol_base * a["petrol_p_per_mile"] / 100
+            bill_base = (
+                imp[0] * p_imp - exp[0] * p_exp + base["fuel_kwh"] * p_fuel + petrol_base * a["petrol_p_per_mile"] / 100
+            )
             bill_scen = imp[yi] * p_imp - exp[yi] * p_exp + st["fuel_kwh"] * p_fuel
             # households buy the community assets' locally used output at the
             # sharing price instead of the retail price
             savings = float((bill_base - bill_scen).sum()) + asset_local[yi] * (p_imp - p_local)
             income = asset_local[yi] * p_local + asset_export[yi] * p_exp
-            carbon_base = float(((imp[0] - exp[0]) * cf_e + base["fuel_kwh"] * cf_fuel).sum()
-                                + petrol_base.sum() * a["petrol_kg_per_mile"])
+            carbon_base = float(
+                ((imp[0] - exp[0]) * cf_e + base["fuel_kwh"] * cf_fuel).sum()
+                + petrol_base.sum() * a["petrol_kg_per_mile"]
+            )
             community_gen = asset_local[yi] + asset_export[yi]
             carbon_scen = float(((imp[yi] - exp[yi]) * cf_e + st["fuel_kwh"] * cf_fuel).sum() - community_gen * cf_e)
             saved = carbon_base - carbon_scen
             cum_carbon += saved
             cum_capex += capex[yi]
-            results.append(YearResult(
-                year=y,
-                capex_gbp=_gbp(capex[yi]),
-                capex_cumulative_gbp=_gbp(cum_capex),
-                om_gbp=_gbp(om[yi]),
-                bill_savings_gbp=_gbp(savings),
-                community_income_gbp=_gbp(income),
-                net_benefit_gbp=_gbp(savings + income - om[yi]),
-                carbon_baseline_kg=int(round(carbon_base)),
-                carbon_scenario_kg=int(round(carbon_scen)),
-                carbon_saved_kg=int(round(saved)),
-                carbon_saved_cumulative_kg=int(round(cum_carbon)),
-                demand_elec_wh=_wh(demand[yi]),
-                demand_heat_fuel_wh=_wh(st["fuel_kwh"].sum()),
-                generation_wh=_wh(area_gen[yi].sum()),
-                grid_import_wh=_wh(area_import[yi]),
-                grid_export_wh=_wh(area_export[yi]),
-                self_sufficiency=round(float(self_suff[yi]), 4),
-                installed={k: v[yi - 1] for k, v in installed.items()},
-            ))
+            results.append(
+                YearResult(
+                    year=y,
+                    capex_gbp=_gbp(capex[yi]),
+                    capex_cumulative_gbp=_gbp(cum_capex),
+                    om_gbp=_gbp(om[yi]),
+                    bill_savings_gbp=_gbp(savings),
+                    community_income_gbp=_gbp(income),
+                    net_benefit_gbp=_gbp(savings + income - om[yi]),
+                    carbon_baseline_kg=int(round(carbon_base)),
+                    carbon_scenario_kg=int(round(carbon_scen)),
+                    carbon_saved_kg=int(round(saved)),
+                    carbon_saved_cumulative_kg=int(round(cum_carbon)),
+                    demand_elec_wh=_wh(demand[yi]),
+                    demand_heat_fuel_wh=_wh(st["fuel_kwh"].sum()),
+                    generation_wh=_wh(area_gen[yi].sum()),
+                    grid_import_wh=_wh(area_import[yi]),
+                    grid_export_wh=_wh(area_export[yi]),
+                    self_sufficiency=round(float(self_suff[yi]), 4),
+                    installed={k: v[yi - 1] for k, v in installed.items()},
+                )
+            )
         # nodes
         node_results = []
         for i, nd in enumerate(self.nodes):
@@ -724,16 +844,24 @@ class _Engine:
                 rise = (prof - prof[0]).max(axis=1)
                 peaks = nd.existing_peak_kw + np.clip(rise, 0, None)
                 peaks[0] = nd.existing_peak_kw
-            over = [int(years[yi]) for yi in range(1, n_years)
-                    if peaks[yi] > nd.capacity_kw or exports[yi] > nd.export_limit_kw]
-            node_results.append(NodeResult(
-                ref=nd.ref, name=nd.name or nd.ref, capacity_w=int(round(nd.capacity_kw * 1000)),
-                export_capacity_w=int(round(nd.export_limit_kw * 1000)),
-                baseline_peak_w=int(round(float(peaks[0]) * 1000)),
-                peak_w=[int(round(float(p) * 1000)) for p in peaks[1:]],
-                export_peak_w=[int(round(float(p) * 1000)) for p in exports[1:]],
-                first_overload_year=over[0] if over else None, overloaded_years=over,
-            ))
+            over = [
+                int(years[yi])
+                for yi in range(1, n_years)
+                if peaks[yi] > nd.capacity_kw or exports[yi] > nd.export_limit_kw
+            ]
+            node_results.append(
+                NodeResult(
+                    ref=nd.ref,
+                    name=nd.name or nd.ref,
+                    capacity_w=int(round(nd.capacity_kw * 1000)),
+                    export_capacity_w=int(round(nd.export_limit_kw * 1000)),
+                    baseline_peak_w=int(round(float(peaks[0]) * 1000)),
+                    peak_w=[int(round(float(p) * 1000)) for p in peaks[1:]],
+                    export_peak_w=[int(round(float(p) * 1000)) for p in exports[1:]],
+                    first_overload_year=over[0] if over else None,
+                    overloaded_years=over,
+                )
+            )
         end = results[-1]
         total_capex = sum((r.capex_gbp for r in results), Decimal("0"))
         benefit = end.net_benefit_gbp
@@ -749,26 +877,40 @@ class _Engine:
         day = int(np.argmax(area_load[-1].reshape(-1, 24).sum(axis=1)))
         sl = slice(day * 24, day * 24 + 24)
         return ScenarioResult(
-            start_year=years[1], end_year=years[-1], years=results, nodes=node_results,
-            total_capex_gbp=total_capex, annual_net_benefit_gbp=benefit, simple_payback_years=payback,
+            start_year=years[1],
+            end_year=years[-1],
+            years=results,
+            nodes=node_results,
+            total_capex_gbp=total_capex,
+            annual_net_benefit_gbp=benefit,
+            simple_payback_years=payback,
             carbon_saved_cumulative_kg=end.carbon_saved_cumulative_kg,
-            self_sufficiency_baseline=round(float(self_suff[0]), 4), self_sufficiency_end=end.self_sufficiency,
+            self_sufficiency_baseline=round(float(self_suff[0]), 4),
+            self_sufficiency_end=end.self_sufficiency,
             options=option_rows,
             monthly={
-                "baseline_demand": monthly(area_load[0]), "end_demand": monthly(area_load[-1]),
-                "baseline_generation": monthly(area_gen[0]), "end_generation": monthly(area_gen[-1]),
+                "baseline_demand": monthly(area_load[0]),
+                "end_demand": monthly(area_load[-1]),
+                "baseline_generation": monthly(area_gen[0]),
+                "end_generation": monthly(area_gen[-1]),
                 "baseline_import": monthly(np.clip(base_net, 0, None)),
-                "end_import": monthly(np.clip(end_net, 0, None)), "end_export": monthly(np.clip(-end_net, 0, None)),
+                "end_import": monthly(np.clip(end_net, 0, None)),
+                "end_export": monthly(np.clip(-end_net, 0, None)),
             },
-            peak_day={"day_of_year": [day + 1], "baseline_kw": area_net[0][sl].round(2).tolist(),
-                      "end_kw": area_net[-1][sl].round(2).tolist()},
-            assumptions=dict(a), warnings=self.warnings,
+            peak_day={
+                "day_of_year": [day + 1],
+                "baseline_kw": area_net[0][sl].round(2).tolist(),
+                "end_kw": area_net[-1][sl].round(2).tolist(),
+            },
+            assumptions=dict(a),
+            warnings=self.warnings,
         )
 
 
 # --------------------------------------------------------------------------
 # current state
 # --------------------------------------------------------------------------
+
 
 @dataclass
 class CurrentState:
@@ -788,45 +930,84 @@ class CurrentState:
     emission_factors: dict[str, float]
 
 
-def current_state(stock: BuildingStock | Sequence[Building], nodes: Sequence[NetworkNode], *, current_year: int,
-                  assumptions: Mapping[str, float] | None = None) -> CurrentState:
+def current_state(
+    stock: BuildingStock | Sequence[Building],
+    nodes: Sequence[NetworkNode],
+    *,
+    current_year: int,
+    assumptions: Mapping[str, float] | None = None,
+) -> CurrentState:
     """What the area uses and generates today, by fuel and end use."""
     a = merged_assumptions(dict(assumptions or {}))
     if not isinstance(stock, BuildingStock):
         stock = stock_from_buildings(list(stock), boiler_efficiency=a["boiler_efficiency"])
-    res = run_scenario(stock, nodes, [], start_year=current_year, end_year=current_year,
-                       current_year=current_year, assumptions=a)
+    res = run_scenario(
+        stock, nodes, [], start_year=current_year, end_year=current_year, current_year=current_year, assumptions=a
+    )
     s = stock
     flow = a["ashp_flow_temp_c"]
-    scop = np.array([heat_pump_shape(int(r), bool(d), flow, None)[1] for r, d in zip(s.region, s.domestic)])
+    scop = np.array(
+        [heat_pump_shape(int(r), bool(d), flow, None)[1] for r, d in zip(s.region, s.domestic, strict=False)]
+    )
     elec_heat = np.where(s.fuel == FUEL_CODE["electric"], s.heat_kwh, 0.0) + np.where(
-        s.fuel == FUEL_CODE["heat_pump"], s.heat_kwh / scop, 0.0)
+        s.fuel == FUEL_CODE["heat_pump"], s.heat_kwh / scop, 0.0
+    )
     gas = np.where(s.fuel == FUEL_CODE["gas"], s.heat_kwh / a["boiler_efficiency"], 0.0)
     oil = np.where(s.fuel == FUEL_CODE["oil"], s.heat_kwh / a["boiler_efficiency"], 0.0)
-    pv = np.array([s.existing_pv_kwp[i] * pv_profile_kwh_per_kwp(s.lat[i], s.lon[i], s.roof_tilt_deg[i],
-                                                                 s.roof_azimuth_deg[i], losses=a["pv_system_losses"]).sum()
-                   if s.existing_pv_kwp[i] > 0 else 0.0 for i in range(len(s))])
+    pv = np.array(
+        [
+            s.existing_pv_kwp[i]
+            * pv_profile_kwh_per_kwp(
+                s.lat[i], s.lon[i], s.roof_tilt_deg[i], s.roof_azimuth_deg[i], losses=a["pv_system_losses"]
+            ).sum()
+            if s.existing_pv_kwp[i] > 0
+            else 0.0
+            for i in range(len(s))
+        ]
+    )
     by_type: dict[str, dict[str, int]] = {}
     for t in sorted(set(s.building_type)):
         m = np.array([x == t for x in s.building_type])
-        by_type[t] = {"count": int(m.sum()), "elec_wh": _wh((s.appliance_elec_kwh + elec_heat)[m].sum()),
-                      "fuel_wh": _wh((gas + oil)[m].sum())}
+        by_type[t] = {
+            "count": int(m.sum()),
+            "elec_wh": _wh((s.appliance_elec_kwh + elec_heat)[m].sum()),
+            "fuel_wh": _wh((gas + oil)[m].sum()),
+        }
     elec_total = s.appliance_elec_kwh.sum() + elec_heat.sum()
     net_elec = elec_total - pv.sum()
-    carbon = {"electricity": int(round(net_elec * a["grid_kg_per_kwh"])),
-              "gas": int(round(gas.sum() * a["gas_kg_per_kwh"])),
-              "oil": int(round(oil.sum() * a["oil_kg_per_kwh"]))}
+    carbon = {
+        "electricity": int(round(net_elec * a["grid_kg_per_kwh"])),
+        "gas": int(round(gas.sum() * a["gas_kg_per_kwh"])),
+        "oil": int(round(oil.sum() * a["oil_kg_per_kwh"])),
+    }
     return CurrentState(
-        buildings=len(s), estimated=int(s.estimated.sum()),
-        elec_appliances_wh=_wh(s.appliance_elec_kwh.sum()), elec_heating_wh=_wh(elec_heat.sum()),
-        gas_wh=_wh(gas.sum()), oil_wh=_wh(oil.sum()), pv_generation_wh=_wh(pv.sum()),
-        carbon_kg=carbon, by_type=by_type,
-        nodes=[NodeResult(ref=n.ref, name=n.name, capacity_w=n.capacity_w, export_capacity_w=n.export_capacity_w,
-                          baseline_peak_w=n.baseline_peak_w,
-                          peak_w=[n.baseline_peak_w], export_peak_w=[], first_overload_year=None,
-                          overloaded_years=[]) for n in res.nodes],
+        buildings=len(s),
+        estimated=int(s.estimated.sum()),
+        elec_appliances_wh=_wh(s.appliance_elec_kwh.sum()),
+        elec_heating_wh=_wh(elec_heat.sum()),
+        gas_wh=_wh(gas.sum()),
+        oil_wh=_wh(oil.sum()),
+        pv_generation_wh=_wh(pv.sum()),
+        carbon_kg=carbon,
+        by_type=by_type,
+        nodes=[
+            NodeResult(
+                ref=n.ref,
+                name=n.name,
+                capacity_w=n.capacity_w,
+                export_capacity_w=n.export_capacity_w,
+                baseline_peak_w=n.baseline_peak_w,
+                peak_w=[n.baseline_peak_w],
+                export_peak_w=[],
+                first_overload_year=None,
+                overloaded_years=[],
+            )
+            for n in res.nodes
+        ],
         self_sufficiency=res.self_sufficiency_baseline,
         monthly_demand_kwh=res.monthly["baseline_demand"],
         monthly_generation_kwh=res.monthly["baseline_generation"],
-        emission_factors={k: a[k] for k in ("grid_kg_per_kwh", "gas_kg_per_kwh", "oil_kg_per_kwh", "petrol_kg_per_mile")},
+        emission_factors={
+            k: a[k] for k in ("grid_kg_per_kwh", "gas_kg_per_kwh", "oil_kg_per_kwh", "petrol_kg_per_mile")
+        },
     )

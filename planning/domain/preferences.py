@@ -20,8 +20,12 @@ from .errors import PlanningError
 SCORE_MIN, SCORE_MAX = 1, 5
 CRITERIA = ("overall", "cost", "carbon", "local_ownership", "disruption", "landscape")
 CRITERIA_LABELS = {
-    "overall": "Overall", "cost": "Cost", "carbon": "Carbon", "local_ownership": "Local ownership",
-    "disruption": "Disruption", "landscape": "Landscape",
+    "overall": "Overall",
+    "cost": "Cost",
+    "carbon": "Carbon",
+    "local_ownership": "Local ownership",
+    "disruption": "Disruption",
+    "landscape": "Landscape",
 }
 
 
@@ -88,8 +92,19 @@ def summarise(scores: Iterable[float]) -> Spread:
         label = "opposition"
     else:
         label = "mixed"
-    return Spread(int(s.size), round(mean, 2), med, q1, q3, round(sd, 2), counts, round(support, 3),
-                  round(opposition, 3), disagreement, label)
+    return Spread(
+        int(s.size),
+        round(mean, 2),
+        med,
+        q1,
+        q3,
+        round(sd, 2),
+        counts,
+        round(support, 3),
+        round(opposition, 3),
+        disagreement,
+        label,
+    )
 
 
 def preference_table(records: Iterable[tuple[str, str, str, float]]) -> dict[str, dict[str, Spread]]:

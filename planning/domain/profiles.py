@@ -99,7 +99,9 @@ def gshp_cop(ground_temp_c: float, flow_temp_c: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def heat_pump_shape(region: int, domestic: bool, flow_temp_c: float, ground_temp_c: float | None) -> tuple[np.ndarray, float]:
+def heat_pump_shape(
+    region: int, domestic: bool, flow_temp_c: float, ground_temp_c: float | None
+) -> tuple[np.ndarray, float]:
     """(electricity shape, seasonal COP) for one unit of delivered heat.
 
     The shape sums to 1/SCOP, so kWh_elec = heat_kWh * shape.

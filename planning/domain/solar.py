@@ -75,7 +75,9 @@ def _sky(lat: float, lon: float, scaled: bool) -> dict[str, np.ndarray]:
         clear_monthly_wh = np.bincount(month, weights=clear_ghi, minlength=12)
         sap_monthly_wh = np.array(SAP_U3_IRRADIANCE_W_M2[region], dtype=float) * 24.0 * np.array(DAYS_IN_MONTH)
         factor = np.divide(sap_monthly_wh, clear_monthly_wh, out=np.zeros(12), where=clear_monthly_wh > 0)
-        ghi = clear_ghi * _daily_clearness(clear_ghi, month, factor, seed=int(round(lat * 10)) * 1000 + int(round(lon * 10)))
+        ghi = clear_ghi * _daily_clearness(
+            clear_ghi, month, factor, seed=int(round(lat * 10)) * 1000 + int(round(lon * 10))
+        )
         split = pvlib.irradiance.erbs(ghi, zenith, times)
         dni = np.nan_to_num(np.asarray(split["dni"], dtype=float))
         dhi = np.nan_to_num(np.asarray(split["dhi"], dtype=float))
@@ -123,15 +125,24 @@ def _daily_clearness(clear_ghi: np.ndarray, month: np.ndarray, monthly_factor: n
     return np.repeat(f, 24)
 
 
-def _yield_matrix(lat: float, lon: float, tilts: np.ndarray, azimuths: np.ndarray,
-                  losses: float, scaled: bool) -> np.ndarray:
+def _yield_matrix(
+    lat: float, lon: float, tilts: np.ndarray, azimuths: np.ndarray, losses: float, scaled: bool
+) -> np.ndarray:
     """(k, 8760) kWh per kWp for k orientations at one location cell."""
     sky = _sky(lat, lon, scaled)
     tilt = np.asarray(tilts, dtype=float)[:, None]
     az = np.asarray(azimuths, dtype=float)[:, None]
     irr = pvlib.irradiance.get_total_irradiance(
-        tilt, az, sky["zenith"], sky["azimuth"], sky["dni"], sky["ghi"], sky["dhi"],
-        dni_extra=sky["dni_extra"], albedo=ALBEDO, model="haydavies",
+        tilt,
+        az,
+        sky["zenith"],
+        sky["azimuth"],
+        sky["dni"],
+        sky["ghi"],
+        sky["dhi"],
+        dni_extra=sky["dni_extra"],
+        albedo=ALBEDO,
+        model="haydavies",
     )
     aoi = pvlib.irradiance.aoi(tilt, az, sky["zenith"], sky["azimuth"])
     iam = pvlib.iam.ashrae(aoi)
@@ -154,23 +165,33 @@ def _cached_profile(lat_r: float, lon_r: float, tilt_r: float, az_r: float, loss
     return out
 
 
-def pv_profile_kwh_per_kwp(lat: float, lon: float, tilt_deg: float, azimuth_deg: float,
-                           *, losses: float = 0.14, scaled: bool = True) -> np.ndarray:
+def pv_profile_kwh_per_kwp(
+    lat: float, lon: float, tilt_deg: float, azimuth_deg: float, *, losses: float = 0.14, scaled: bool = True
+) -> np.ndarray:
     """8,760 hourly kWh per kWp for one orientation (cached per rounded key)."""
     validate_location(lat, lon)
     validate_orientation(tilt_deg, azimuth_deg)
-    return _cached_profile(_round(lat, LOCATION_STEP), _round(lon, LOCATION_STEP),
-                           _round(tilt_deg, TILT_STEP), _round(azimuth_deg % 360.0, AZIMUTH_STEP) % 360.0,
-                           round(losses, 4), scaled)
+    return _cached_profile(
+        _round(lat, LOCATION_STEP),
+        _round(lon, LOCATION_STEP),
+        _round(tilt_deg, TILT_STEP),
+        _round(azimuth_deg % 360.0, AZIMUTH_STEP) % 360.0,
+        round(losses, 4),
+        scaled,
+    )
 
 
-def annual_yield_kwh_per_kwp(lat: float, lon: float, tilt_deg: float, azimuth_deg: float,
-                             *, losses: float = 0.14, scaled: bool = True) -> float:
-    return float(pv_profile_kwh_per_kwp(lat, lon, tilt_deg, azimuth_deg, losses=losses, scaled=scaled).sum(dtype=np.float64))
+def annual_yield_kwh_per_kwp(
+    lat: float, lon: float, tilt_deg: float, azimuth_deg: float, *, losses: float = 0.14, scaled: bool = True
+) -> float:
+    return float(
+        pv_profile_kwh_per_kwp(lat, lon, tilt_deg, azimuth_deg, losses=losses, scaled=scaled).sum(dtype=np.float64)
+    )
 
 
-def roof_profile_table(lats: np.ndarray, lons: np.ndarray, tilts: np.ndarray, azimuths: np.ndarray,
-                       *, losses: float = 0.14) -> tuple[np.ndarray, np.ndarray]:
+def roof_profile_table(
+    lats: np.ndarray, lons: np.ndarray, tilts: np.ndarray, azimuths: np.ndarray, *, losses: float = 0.14
+) -> tuple[np.ndarray, np.ndarray]:
     """Profiles for many roofs at once.
 
     Returns (index, profiles): profiles is (k, 8760) float32 kWh/kWp for the k
@@ -183,12 +204,14 @@ def roof_profile_table(lats: np.ndarray, lons: np.ndarray, tilts: np.ndarray, az
     azimuths = np.asarray(azimuths, dtype=float)
     if lats.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, HOURS), dtype=np.float32)
-    keys = np.column_stack([
-        np.round(lats / LOCATION_STEP) * LOCATION_STEP,
-        np.round(lons / LOCATION_STEP) * LOCATION_STEP,
-        np.round(tilts / TILT_STEP) * TILT_STEP,
-        (np.round((azimuths % 360.0) / AZIMUTH_STEP) * AZIMUTH_STEP) % 360.0,
-    ])
+    keys = np.column_stack(
+        [
+            np.round(lats / LOCATION_STEP) * LOCATION_STEP,
+            np.round(lons / LOCATION_STEP) * LOCATION_STEP,
+            np.round(tilts / TILT_STEP) * TILT_STEP,
+            (np.round((azimuths % 360.0) / AZIMUTH_STEP) * AZIMUTH_STEP) % 360.0,
+        ]
+    )
     keys = np.round(keys, 6)
     uniq, index = np.unique(keys, axis=0, return_inverse=True)
     losses_r = round(losses, 4)

@@ -56,9 +56,11 @@ def test_export_then_import_round_trips():
 
 
 def test_network_csv_accepts_dno_style_headers_and_kva():
-    text = ("substation_id,substation_name,parent_id,asset_type,firm_capacity_kva,maximum_demand_kva\n"
-            "P1,Primary,,primary,10000,7000\n"
-            "S1,Church Lane,P1,secondary,500,410\n")
+    text = (
+        "substation_id,substation_name,parent_id,asset_type,firm_capacity_kva,maximum_demand_kva\n"
+        "P1,Primary,,primary,10000,7000\n"
+        "S1,Church Lane,P1,secondary,500,410\n"
+    )
     r = parse_network_csv(text)
     assert r.ok
     s1 = r.rows[1]
@@ -74,6 +76,7 @@ def test_network_csv_reports_unknown_parents_and_bad_capacity():
 
 
 # --- preferences -----------------------------------------------------------
+
 
 def test_two_camps_are_divided_not_lukewarm():
     camps = summarise([1, 1, 1, 5, 5, 5])
@@ -102,8 +105,14 @@ def test_scores_outside_1_to_5_are_refused(bad):
 
 
 def test_latest_score_per_person_counts_once():
-    table = preference_table([("ann", "pv", "overall", 1), ("ann", "pv", "overall", 5), ("bob", "pv", "overall", 4),
-                              ("bob", "pv", "cost", 2)])
+    table = preference_table(
+        [
+            ("ann", "pv", "overall", 1),
+            ("ann", "pv", "overall", 5),
+            ("bob", "pv", "overall", 4),
+            ("bob", "pv", "cost", 2),
+        ]
+    )
     assert table["pv"]["overall"].n == 2 and table["pv"]["overall"].mean == 4.5
     assert table["pv"]["cost"].n == 1
 

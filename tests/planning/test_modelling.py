@@ -28,8 +28,15 @@ TRURO = (50.26, -5.05)
 
 
 def homes(n=40, **kw):
-    base = dict(building_type="house", floor_area_m2=94.0, lat=BIRMINGHAM[0], lon=BIRMINGHAM[1],
-                epc_band="D", heating_fuel="gas", roof_area_m2=30.0)
+    base = dict(
+        building_type="house",
+        floor_area_m2=94.0,
+        lat=BIRMINGHAM[0],
+        lon=BIRMINGHAM[1],
+        epc_band="D",
+        heating_fuel="gas",
+        roof_area_m2=30.0,
+    )
     base.update(kw)
     return [Building(ref=f"h{i}", node="f1" if i % 2 else "f2", **base) for i in range(n)]
 
@@ -44,6 +51,7 @@ def scenario(options, buildings=None, nodes=NODES, **kw):
 
 
 # --- PV yield against published UK figures ---------------------------------
+
 
 def test_pv_yield_lands_near_sap_850_for_birmingham():
     y = annual_yield_kwh_per_kwp(*BIRMINGHAM, 35, 180)
@@ -81,51 +89,92 @@ def test_a_roof_outside_the_uk_is_refused():
 
 # --- demand estimates ---------------------------------------------------------
 
+
 def test_typical_home_estimate_is_the_ofgem_tdcv():
-    elec, heat, how = estimate_demand(building_type="house", floor_area_m2=94, epc_band="D", heating_fuel="gas",
-                                      annual_elec_kwh=None, annual_heating_fuel_kwh=None, boiler_efficiency=0.85)
+    elec, heat, how = estimate_demand(
+        building_type="house",
+        floor_area_m2=94,
+        epc_band="D",
+        heating_fuel="gas",
+        annual_elec_kwh=None,
+        annual_heating_fuel_kwh=None,
+        boiler_efficiency=0.85,
+    )
     assert elec == pytest.approx(2700)
     assert heat / 0.85 == pytest.approx(11500)
     assert "Ofgem" in how
 
 
 def test_a_leaky_band_g_home_needs_more_heat_than_band_c():
-    g = estimate_demand(building_type="house", floor_area_m2=94, epc_band="G", heating_fuel="gas",
-                        annual_elec_kwh=None, annual_heating_fuel_kwh=None)[1]
-    c = estimate_demand(building_type="house", floor_area_m2=94, epc_band="C", heating_fuel="gas",
-                        annual_elec_kwh=None, annual_heating_fuel_kwh=None)[1]
+    g = estimate_demand(
+        building_type="house",
+        floor_area_m2=94,
+        epc_band="G",
+        heating_fuel="gas",
+        annual_elec_kwh=None,
+        annual_heating_fuel_kwh=None,
+    )[1]
+    c = estimate_demand(
+        building_type="house",
+        floor_area_m2=94,
+        epc_band="C",
+        heating_fuel="gas",
+        annual_elec_kwh=None,
+        annual_heating_fuel_kwh=None,
+    )[1]
     assert g > 2 * c
 
 
 def test_known_consumption_replaces_the_estimate():
-    elec, heat, how = estimate_demand(building_type="house", floor_area_m2=94, epc_band="D", heating_fuel="gas",
-                                      annual_elec_kwh=3100, annual_heating_fuel_kwh=9000, boiler_efficiency=0.9)
+    elec, heat, how = estimate_demand(
+        building_type="house",
+        floor_area_m2=94,
+        epc_band="D",
+        heating_fuel="gas",
+        annual_elec_kwh=3100,
+        annual_heating_fuel_kwh=9000,
+        boiler_efficiency=0.9,
+    )
     assert elec == 3100 and heat == pytest.approx(8100)
     assert how.startswith("known")
 
 
 def test_non_domestic_uses_cibse_benchmarks_per_m2():
-    elec, heat, _ = estimate_demand(building_type="office", floor_area_m2=1000, epc_band=None, heating_fuel="gas",
-                                    annual_elec_kwh=None, annual_heating_fuel_kwh=None, boiler_efficiency=1.0)
+    elec, heat, _ = estimate_demand(
+        building_type="office",
+        floor_area_m2=1000,
+        epc_band=None,
+        heating_fuel="gas",
+        annual_elec_kwh=None,
+        annual_heating_fuel_kwh=None,
+        boiler_efficiency=1.0,
+    )
     assert elec == pytest.approx(95_000) and heat == pytest.approx(120_000)
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("floor_area_m2", -5.0, "Floor area must be more than 0"),
-    ("roof_tilt_deg", 95.0, "tilt must be between 0 and 90"),
-    ("epc_band", "Z", "EPC band"),
-    ("roof_area_m2", -1.0, "Roof area cannot be negative"),
-    ("heating_fuel", "coal", "Heating fuel"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("floor_area_m2", -5.0, "Floor area must be more than 0"),
+        ("roof_tilt_deg", 95.0, "tilt must be between 0 and 90"),
+        ("epc_band", "Z", "EPC band"),
+        ("roof_area_m2", -1.0, "Roof area cannot be negative"),
+        ("heating_fuel", "coal", "Heating fuel"),
+    ],
+)
 def test_impossible_buildings_are_refused_by_name(field, value, message):
-    b = homes(1, **{field: value}) if field not in ("floor_area_m2",) else [
-        Building(ref="h0", building_type="house", floor_area_m2=value, lat=52.4, lon=-1.9)]
+    b = (
+        homes(1, **{field: value})
+        if field not in ("floor_area_m2",)
+        else [Building(ref="h0", building_type="house", floor_area_m2=value, lat=52.4, lon=-1.9)]
+    )
     with pytest.raises(PlanningError, match=message) as exc:
         stock_from_buildings(b)
     assert "h0" in str(exc.value)
 
 
 # --- heat pumps, wind -------------------------------------------------------
+
 
 def test_air_source_heat_pump_seasonal_cop_is_realistic():
     _, scop = heat_pump_shape(6, True, 45.0, None)
@@ -147,17 +196,21 @@ def test_power_curve_is_a_share_of_rated(v):
 
 # --- take-up -----------------------------------------------------------------
 
+
 def test_take_up_interpolates_and_holds():
     curve = take_up_by_year({2028: 0.2, 2030: 0.6}, list(range(2026, 2033)), current_year=2026)
     assert curve.tolist() == pytest.approx([0, 0, 0.2, 0.4, 0.6, 0.6, 0.6])
 
 
-@pytest.mark.parametrize("points,message", [
-    ({2030: 1.2}, "must be between 0% and 100%"),
-    ({2030: -0.1}, "must be between 0% and 100%"),
-    ({2024: 0.1}, "before the current year 2026"),
-    ({2028: 0.5, 2030: 0.3}, "can only stay level or rise"),
-])
+@pytest.mark.parametrize(
+    "points,message",
+    [
+        ({2030: 1.2}, "must be between 0% and 100%"),
+        ({2030: -0.1}, "must be between 0% and 100%"),
+        ({2024: 0.1}, "before the current year 2026"),
+        ({2028: 0.5, 2030: 0.3}, "can only stay level or rise"),
+    ],
+)
 def test_impossible_take_up_is_refused(points, message):
     with pytest.raises(PlanningError, match=message):
         take_up_by_year(points, [2026, 2030], current_year=2026)
@@ -166,7 +219,7 @@ def test_impossible_take_up_is_refused(points, message):
 @given(st.dictionaries(st.integers(2026, 2040), st.floats(0, 1), min_size=1, max_size=6))
 def test_take_up_curve_stays_in_range(points):
     ordered = sorted(points.items())
-    monotone = dict(zip([y for y, _ in ordered], np.maximum.accumulate([f for _, f in ordered])))
+    monotone = dict(zip([y for y, _ in ordered], np.maximum.accumulate([f for _, f in ordered]), strict=False))
     curve = take_up_by_year(monotone, list(range(2026, 2041)), current_year=2026)
     assert ((curve >= 0) & (curve <= 1 + 1e-12)).all()
     assert (np.diff(curve) >= -1e-12).all()
@@ -174,9 +227,9 @@ def test_take_up_curve_stays_in_range(points):
 
 # --- battery --------------------------------------------------------------------
 
+
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-4, 4), min_size=24, max_size=96), st.floats(0.5, 15), st.floats(0.5, 5),
-       st.floats(0.7, 1.0))
+@given(st.lists(st.floats(-4, 4), min_size=24, max_size=96), st.floats(0.5, 15), st.floats(0.5, 5), st.floats(0.7, 1.0))
 def test_battery_conserves_energy_and_never_adds_import(net, cap, power, rte):
     before = np.array(net)[:, None]
     after = battery.self_consumption(before, cap, power, rte)
@@ -191,6 +244,7 @@ def test_battery_conserves_energy_and_never_adds_import(net, cap, power, rte):
 
 
 # --- scenarios -------------------------------------------------------------------
+
 
 def test_doing_nothing_costs_and_saves_nothing():
     r = scenario([])
@@ -233,8 +287,13 @@ def test_heat_pumps_cut_gas_and_raise_the_feeder_peak():
 
 def test_a_feeder_that_cannot_carry_the_plan_is_flagged():
     nodes = [NetworkNode("sub", None, 400.0), NetworkNode("f1", "sub", 20.0, 15.0), NetworkNode("f2", "sub", 150.0)]
-    r = scenario([OptionChoice("hp", "heat_pump", {2026: 0.0, 2030: 1.0}),
-                  OptionChoice("ev", "ev_charger", {2026: 0.0, 2030: 1.0})], nodes=nodes)
+    r = scenario(
+        [
+            OptionChoice("hp", "heat_pump", {2026: 0.0, 2030: 1.0}),
+            OptionChoice("ev", "ev_charger", {2026: 0.0, 2030: 1.0}),
+        ],
+        nodes=nodes,
+    )
     f1 = next(n for n in r.nodes if n.ref == "f1")
     f2 = next(n for n in r.nodes if n.ref == "f2")
     assert f1.first_overload_year is not None and 2027 <= f1.first_overload_year <= 2030
@@ -246,8 +305,12 @@ def test_a_feeder_that_cannot_carry_the_plan_is_flagged():
 
 
 def test_community_assets_earn_income_and_count_their_capex():
-    r = scenario([OptionChoice("cs", "community_solar", {2027: 1.0}, {"kwp": 100}),
-                  OptionChoice("wt", "wind_turbine", {2029: 1.0}, {"rated_kw": 50})])
+    r = scenario(
+        [
+            OptionChoice("cs", "community_solar", {2027: 1.0}, {"kwp": 100}),
+            OptionChoice("wt", "wind_turbine", {2029: 1.0}, {"rated_kw": 50}),
+        ]
+    )
     assert r.total_capex_gbp == Decimal(100 * 800 + 50 * 1600)
     by_year = {y.year: y for y in r.years}
     assert by_year[2026].community_income_gbp == 0
@@ -257,16 +320,20 @@ def test_community_assets_earn_income_and_count_their_capex():
 def test_retrofit_reduces_heating_fuel_for_worse_bands_only():
     mixed = homes(20, epc_band="F") + [
         Building(ref=f"c{i}", building_type="house", floor_area_m2=94, lat=52.48, lon=-1.9, epc_band="B", node="f1")
-        for i in range(20)]
+        for i in range(20)
+    ]
     r = scenario([OptionChoice("rf", "retrofit", {2026: 1.0}, {"target_band": "C"})], buildings=mixed)
     assert r.options[0]["units_end"] == 20
     assert r.years[0].demand_heat_fuel_wh < scenario([], buildings=mixed).years[0].demand_heat_fuel_wh
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(start_year=2025), "before the current year"),
-    (dict(end_year=2020), "ends"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(start_year=2025), "before the current year"),
+        (dict(end_year=2020), "ends"),
+    ],
+)
 def test_impossible_plan_years_are_refused(kwargs, message):
     with pytest.raises(PlanningError, match=message):
         scenario([], **kwargs)
@@ -293,9 +360,14 @@ def test_buildings_on_unknown_nodes_are_refused():
 
 
 def test_current_state_breaks_demand_down_by_fuel():
-    mixed = homes(10) + homes(1, heating_fuel="oil")[:0] + [
-        Building(ref="oil1", building_type="house", floor_area_m2=94, lat=52.48, lon=-1.9, heating_fuel="oil"),
-        Building(ref="pv1", building_type="house", floor_area_m2=94, lat=52.48, lon=-1.9, existing_pv_kwp=4.0)]
+    mixed = (
+        homes(10)
+        + homes(1, heating_fuel="oil")[:0]
+        + [
+            Building(ref="oil1", building_type="house", floor_area_m2=94, lat=52.48, lon=-1.9, heating_fuel="oil"),
+            Building(ref="pv1", building_type="house", floor_area_m2=94, lat=52.48, lon=-1.9, existing_pv_kwp=4.0),
+        ]
+    )
     cs = current_state(mixed, NODES, current_year=2026)
     assert cs.buildings == 12 and cs.estimated == 12
     assert cs.gas_wh == pytest.approx(11 * 11_500_000, rel=1e-6)
