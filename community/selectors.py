@@ -124,9 +124,18 @@ def audit_events(community: Community, limit: int = 200) -> QuerySet[AuditEvent]
 # --- ledger reads ---------------------------------------------------------------
 
 
+PENNY = Decimal("0.01")
+
+
+def _pennies(total) -> Decimal:
+    # SQLite sums decimals as floats (1e-16 noise); every line is whole pennies,
+    # so rounding the sum to the penny gives the exact total back.
+    return Decimal(total or 0).quantize(PENNY)
+
+
 def account_balance(account: LedgerAccount) -> Decimal:
     """Debit-positive balance of one account."""
-    return JournalLine.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    return _pennies(JournalLine.objects.filter(account=account).aggregate(s=Sum("amount"))["s"])
 
 
 def account_balances(community: Community, prefix: str = "") -> dict[str, Decimal]:
@@ -135,7 +144,7 @@ def account_balances(community: Community, prefix: str = "") -> dict[str, Decima
         .values_list("account__code")
         .annotate(s=Sum("amount"))
     )
-    return {code: s for code, s in rows}
+    return {code: _pennies(s) for code, s in rows}
 
 
 def account_lines(account: LedgerAccount) -> QuerySet[JournalLine]:

@@ -8,14 +8,22 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from community import selectors, services
-from community.access import OPERATOR_ROLES, access_site, communities_for, community_view, has_role
+from community.access import access_site, communities_for, community_view, has_role
 from community.charts import site_map
 from community.errors import DomainError
 from community.forms import CommunityForm, InvitationForm, NetworkNodeForm, SiteForm, apply_domain_error
 from community.models import Invitation, Role, Site
 from community.panels import collect
+
+
+def redirect_after_post(request: HttpRequest, to: str, **kwargs) -> HttpResponse:
+    """After a successful form post: a full-page navigation, also when the form was posted by htmx."""
+    url = reverse(to, kwargs=kwargs)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
 
 SITE_EDITORS = (Role.CONVENOR, Role.ASSET_OPERATOR)
 NETWORK_EDITORS = (Role.CONVENOR, Role.ASSET_OPERATOR)
@@ -72,7 +80,9 @@ def community_detail(request: HttpRequest, community) -> HttpResponse:
         "map_html": site_map(points) if points else "",
         "my_sites": selectors.sites_visible_to(request.user, community).filter(occupants=request.user),
         "panels": collect("community_panels", request, community),
-        "is_operator": bool(request.roles & OPERATOR_ROLES),
+        "can_add_site": bool(request.roles & set(SITE_EDITORS)),
+        "can_see_ledger": bool(request.roles & set(LEDGER_READERS)),
+        "can_see_audit": bool(request.roles & set(AUDIT_READERS)),
     }
     return render(request, "community/detail.html", context)
 
@@ -98,7 +108,7 @@ def members(request: HttpRequest, community) -> HttpResponse:
             else:
                 link = request.build_absolute_uri(reverse("invitation_accept", args=[invitation.token]))
                 messages.success(request, f"Invitation created for {invitation.email}. Send them this link: {link}")
-                return redirect("community:members", slug=community.slug)
+                return redirect_after_post(request, "community:members", slug=community.slug)
         status = 400
     context = {
         "community": community,
@@ -135,7 +145,7 @@ def network(request: HttpRequest, community) -> HttpResponse:
                 apply_domain_error(form, exc)
             else:
                 messages.success(request, f"Added {node.name}.")
-                return redirect("community:network", slug=community.slug)
+                return redirect_after_post(request, "community:network", slug=community.slug)
         status = 400
     context = {
         "community": community,
