@@ -15,6 +15,7 @@ from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from community.charts import base_layout, fig_html
 from community.errors import DomainError
 from community.models import Community
 
@@ -197,14 +198,9 @@ def offer_progress_figure(offer: ShareOffer) -> str:
         fig.add_trace(
             go.Scatter(x=[offer.opens_on, end], y=[float(value)] * 2, mode="lines", name=label, line={"dash": dash})
         )
-    fig.update_layout(
-        height=320,
-        margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        yaxis_title="£ received",
-        legend={"orientation": "h"},
-        title="Raised against target",
-    )
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+    base_layout(fig, 300)
+    fig.update_layout(yaxis_title="£ received", legend={"orientation": "h", "y": -0.18})
+    return fig_html(fig)
 
 
 # --- the asset's accounts -------------------------------------------------------------
@@ -320,9 +316,21 @@ def accounts_figure(accounts: list[dom_accounts.MonthAccount]) -> str:
 
     x = [a.month.strftime("%b %Y") for a in accounts]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.ppa_revenue)) for a in accounts], name="PPA (exported)"))
-    fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.host_revenue)) for a in accounts], name="Host building"))
-    fig.add_trace(go.Bar(x=x, y=[float(from_pennies(a.flex_revenue)) for a in accounts], name="Flexibility"))
+    fig.add_trace(
+        go.Bar(
+            x=x, y=[float(from_pennies(a.ppa_revenue)) for a in accounts], name="PPA (exported)", marker_color="#f59e0b"
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x, y=[float(from_pennies(a.host_revenue)) for a in accounts], name="Host building", marker_color="#0f766e"
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x, y=[float(from_pennies(a.flex_revenue)) for a in accounts], name="Flexibility", marker_color="#6366f1"
+        )
+    )
     fig.add_trace(
         go.Bar(
             x=x,
@@ -339,15 +347,9 @@ def accounts_figure(accounts: list[dom_accounts.MonthAccount]) -> str:
             line={"color": "#111"},
         )
     )
-    fig.update_layout(
-        barmode="relative",
-        height=360,
-        margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        yaxis_title="£",
-        legend={"orientation": "h"},
-        title="Monthly accounts",
-    )
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+    base_layout(fig, 340)
+    fig.update_layout(barmode="relative", yaxis_title="£", legend={"orientation": "h", "y": -0.18})
+    return fig_html(fig)
 
 
 def generation_figure(energy: list[MonthEnergy]) -> str:
@@ -355,17 +357,15 @@ def generation_figure(energy: list[MonthEnergy]) -> str:
 
     x = [e.month.strftime("%b %Y") for e in energy]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=[e.onsite_wh / 1000 for e in energy], name="Used by the host building"))
-    fig.add_trace(go.Bar(x=x, y=[e.exported_wh / 1000 for e in energy], name="Exported to the grid"))
-    fig.update_layout(
-        barmode="stack",
-        height=300,
-        margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        yaxis_title="kWh",
-        legend={"orientation": "h"},
-        title="Generation",
+    fig.add_trace(
+        go.Bar(x=x, y=[e.onsite_wh / 1000 for e in energy], name="Used by the host building", marker_color="#0f766e")
     )
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False})
+    fig.add_trace(
+        go.Bar(x=x, y=[e.exported_wh / 1000 for e in energy], name="Exported to the grid", marker_color="#f59e0b")
+    )
+    base_layout(fig, 280)
+    fig.update_layout(barmode="stack", yaxis_title="kWh", legend={"orientation": "h", "y": -0.18})
+    return fig_html(fig)
 
 
 def year_bounds(society: Society, year: int) -> tuple[date, date]:
