@@ -32,6 +32,10 @@ from lem.services import floor_period, gate_closure, month_bounds, period_length
 ZERO = Decimal("0.00")
 
 
+def _money(x) -> Decimal:
+    return Decimal(x or 0).quantize(Decimal("0.01"))
+
+
 def market_for(community: Community) -> Market | None:
     return Market.objects.filter(community=community).select_related("community").first()
 
@@ -39,7 +43,9 @@ def market_for(community: Community) -> Market | None:
 def participants_of(user: Any, market: Market) -> list[Participant]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(Participant.objects.filter(market=market, user=user).select_related("site"))
+    return list(
+        Participant.objects.filter(market=market, site__occupants=user).select_related("site").distinct().order_by("pk")
+    )
 
 
 def balances(market: Market) -> dict[int, Decimal]:
@@ -49,7 +55,7 @@ def balances(market: Market) -> dict[int, Decimal]:
         .values_list("account__code")
         .annotate(s=Sum("amount"))
     )
-    return {int(code.rsplit(":", 1)[1]): s for code, s in rows}
+    return {int(code.rsplit(":", 1)[1]): _money(s) for code, s in rows}
 
 
 def balance_of(participant: Participant) -> Decimal:
@@ -114,7 +120,7 @@ def community_summary(market: Market, since: datetime) -> dict:
         "local_share_pct": round(100 * bought / imp, 1) if imp else 0.0,
         "local_wh": bought,
         "import_wh": imp,
-        "money_kept_local": lines["local"] or ZERO,
+        "money_kept_local": _money(lines["local"]),
     }
 
 
@@ -206,6 +212,10 @@ class Statement:
         return self.supplier_only - self.total
 
     @property
+    def savings_abs(self) -> Decimal:
+        return abs(self.savings)
+
+    @property
     def avg_buy_price(self) -> Decimal | None:
         if not self.bought_local_wh:
             return None
@@ -248,6 +258,8 @@ def statement(participant: Participant, month: date) -> Statement:
     s.local_cost, s.local_income = agg["lc"] or ZERO, agg["li"] or ZERO
     s.supplier_cost, s.supplier_income = agg["sc"] or ZERO, agg["si"] or ZERO
     s.fees, s.discount, s.supplier_only = agg["fees"] or ZERO, agg["disc"] or ZERO, agg["only"] or ZERO
+    for name in ("local_cost", "local_income", "supplier_cost", "supplier_income", "fees", "discount", "supplier_only"):
+        setattr(s, name, _money(getattr(s, name)))  # SQLite sums decimals as floats
     s.periods_settled = agg["n"] or 0
     s.periods_pending = SettlementRun.objects.filter(
         market=participant.market, period_start__gte=start, period_start__lt=end, status=SettlementRun.Status.PENDING

@@ -97,6 +97,13 @@ def _ticks(price: Decimal) -> int:
     return int(price * engine.PRICE_SCALE)
 
 
+def is_household(user: Any, participant: Participant) -> bool:
+    """Anyone living at the participant's site trades for it."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.pk == participant.user_id or participant.site.occupants.filter(pk=user.pk).exists()
+
+
 def _is_operator(user: Any, community: Community) -> bool:
     return Membership.objects.filter(community=community, user=user, role=Role.MARKET_OPERATOR).exists()
 
@@ -381,7 +388,7 @@ def participant_update_agent(
     max_buy_price: Any,
     battery_reserve_pct: Any,
 ) -> Participant:
-    if actor != participant.user and not getattr(actor, "is_superuser", False):
+    if not is_household(actor, participant):
         raise DomainError("Only the household can change its trading agent.", code="forbidden")
     market = participant.market
     ms = _price(market, min_sell_price, "min_sell_price")
@@ -445,7 +452,7 @@ def participant_owes(participant: Participant) -> Decimal:
     total = JournalLine.objects.filter(
         account__community=participant.market.community, account__code=f"lem:member:{participant.pk}"
     ).aggregate(s=Sum("amount"))["s"]
-    return total or Decimal("0.00")
+    return Decimal(total or 0).quantize(Decimal("0.01"))  # SQLite sums decimals as floats
 
 
 def _check_period(market: Market, period_start: datetime, now: datetime) -> None:
@@ -500,7 +507,7 @@ def order_place(
 ) -> Order:
     now = now or timezone.now()
     market = participant.market
-    if source != Order.Source.AGENT and actor != participant.user:
+    if source != Order.Source.AGENT and not is_household(actor, participant):
         raise DomainError("You can only place orders for your own site.", field="participant", code="forbidden")
     if _is_operator(participant.user, market.community):
         raise DomainError("The market operator runs the market and may not trade in it.", code="forbidden")
@@ -574,7 +581,7 @@ CO2_BY_SOURCE = {"solar": 40, "wind": 12, "battery": 40, "grid": 207}
 
 def _editable(order: Order, actor: Any, now: datetime) -> Order:
     order = Order.objects.select_for_update().get(pk=order.pk)
-    if actor != order.participant.user:
+    if not is_household(actor, order.participant):
         raise DomainError("You can only change your own orders.", code="forbidden")
     if order.status != Order.Status.OPEN:
         raise DomainError("This order is no longer open.")
@@ -1202,38 +1209,157 @@ def agent_place_orders(
         soc = Telemetry.objects.filter(device=dev).order_by("-ts").values_list("soc_pct", flat=True).first()
         cap = dev.capacity_wh or 0
         batteries[dev.site_id] = (int(cap * (soc or 0) / 100), cap, dev.rated_power_w)
-    made = 0
-    with transaction.atomic():
-        for p in participants:
-            net = forecast_net_wh(
-                hist.get(p.site_id, []), annual_kwh=p.site.annual_consumption_kwh, periods_per_day=per_day
+    # the same checks as order_place, done in bulk (one agent order per site)
+    operators = set(
+        Membership.objects.filter(community=market.community, role=Role.MARKET_OPERATOR).values_list(
+            "user_id", flat=True
+        )
+    )
+    owed = _owed_by_participant(market)
+    manual = dict(
+        Order.objects.filter(market=market, period_start=period_start, status=Order.Status.OPEN)
+        .exclude(source=Order.Source.AGENT)
+        .values_list("participant_id", "side")
+    )
+    new: list[Order] = []
+    for p in participants:
+        if p.user_id in operators:
+            continue
+        net = forecast_net_wh(
+            hist.get(p.site_id, []), annual_kwh=p.site.annual_consumption_kwh, periods_per_day=per_day
+        )
+        soc, cap, power = batteries.get(p.site_id, (0, 0, 0))
+        for o in agent_orders(
+            net_wh=net,
+            import_price=imp,
+            export_price=exp,
+            limits=AgentLimits(p.min_sell_price, p.max_buy_price, p.battery_reserve_pct),
+            floor=market.price_floor,
+            cap=market.price_cap,
+            battery_soc_wh=soc,
+            battery_capacity_wh=cap,
+            battery_power_w=power,
+            period_minutes=minutes,
+        ):
+            if manual.get(p.pk, o.side) != o.side:
+                continue  # the household placed the other side by hand: it decides
+            if o.side == Order.Side.BID and owed.get(p.pk, Decimal("0")) > p.credit_limit:
+                continue  # over the credit limit: no new bids
+            if not (market.price_floor <= o.price <= market.price_cap) or o.quantity_wh <= 0:
+                continue
+            new.append(
+                Order(
+                    market=market,
+                    participant=p,
+                    period_start=period_start,
+                    side=o.side,
+                    quantity_wh=o.quantity_wh,
+                    price=o.price,
+                    source=Order.Source.AGENT,
+                    submitted_at=now,
+                    nominees=[],
+                    energy_source=o.energy_source,
+                    co2_g_per_kwh=CO2_BY_SOURCE.get(o.energy_source, 0),
+                )
             )
-            soc, cap, power = batteries.get(p.site_id, (0, 0, 0))
-            for o in agent_orders(
-                net_wh=net,
-                import_price=imp,
-                export_price=exp,
-                limits=AgentLimits(p.min_sell_price, p.max_buy_price, p.battery_reserve_pct),
-                floor=market.price_floor,
-                cap=market.price_cap,
-                battery_soc_wh=soc,
-                battery_capacity_wh=cap,
-                battery_power_w=power,
-                period_minutes=minutes,
-            ):
-                try:
-                    order_place(
-                        participant=p,
-                        actor=None,
-                        side=o.side,
-                        quantity_wh=o.quantity_wh,
-                        price=o.price,
-                        period_start=period_start,
-                        source=Order.Source.AGENT,
-                        energy_source=o.energy_source,
-                        now=now,
-                    )
-                    made += 1
-                except DomainError:
-                    continue  # e.g. over the credit limit: the agent does not bid
+    Order.objects.bulk_create(new, batch_size=2000)
+    return len(new)
+
+
+def _owed_by_participant(market: Market) -> dict[int, Decimal]:
+    from community.models import JournalLine
+
+    rows = (
+        JournalLine.objects.filter(account__community=market.community, account__code__startswith="lem:member:")
+        .values_list("account__code")
+        .annotate(s=Sum("amount"))
+    )
+    return {int(code.rsplit(":", 1)[1]): Decimal(total or 0).quantize(Decimal("0.01")) for code, total in rows}
+
+
+# --------------------------------------------------------------------------
+# the clock: what Celery beat calls (idempotent)
+
+
+def market_clear_due(*, market: Market, now: datetime | None = None, lookback: timedelta = timedelta(days=1)) -> int:
+    """Clear every period whose gate has closed and that has no run yet."""
+    now = now or timezone.now()
+    step = period_length(market)
+    last = floor_period(market, now + timedelta(minutes=market.gate_closure_minutes))
+    if gate_closure(market, last) > now:
+        last -= step
+    first = floor_period(market, now - lookback)
+    done = set(
+        ClearingRun.objects.filter(market=market, period_start__gte=first, period_start__lte=last).values_list(
+            "period_start", flat=True
+        )
+    )
+    # periods with orders are always cleared; empty ones only near now (to record "no trades")
+    with_orders = set(
+        Order.objects.filter(market=market, period_start__gte=first, period_start__lte=last).values_list(
+            "period_start", flat=True
+        )
+    )
+    todo = sorted(p for p in with_orders | {last} if p not in done and p >= first)
+    for p in todo:
+        market_clear(market=market, period_start=p, now=now)
+    return len(todo)
+
+
+def settlement_settle_due(
+    *, market: Market, now: datetime | None = None, lookback: timedelta = timedelta(days=7)
+) -> int:
+    """Settle delivered periods that are unsettled, pending, or whose readings
+    changed after they were settled (late data). Returns runs touched."""
+    from assets.models import IntervalReading, Meter
+
+    now = now or timezone.now()
+    first = now - lookback
+    delivered_before = now - period_length(market)
+    runs = {r.period_start: r for r in SettlementRun.objects.filter(market=market, period_start__gte=first)}
+    cleared = set(
+        ClearingRun.objects.filter(
+            market=market, period_start__gte=first, period_start__lte=delivered_before
+        ).values_list("period_start", flat=True)
+    )
+    site_ids = list(market.participants.values_list("site_id", flat=True))
+    latest: dict[datetime, datetime] = {}
+    for ps, rec in IntervalReading.objects.filter(
+        meter__site_id__in=site_ids,
+        meter__kind=Meter.Kind.SITE,
+        period_start__gte=first,
+        period_start__lte=delivered_before,
+    ).values_list("period_start", "received_at"):
+        p = floor_period(market, ps)
+        if p not in latest or rec > latest[p]:
+            latest[p] = rec
+    todo = []
+    for p in sorted(cleared | set(latest)):
+        if p > delivered_before:
+            continue
+        r = runs.get(p)
+        if (
+            r is None
+            or r.status == SettlementRun.Status.PENDING
+            or (r.settled_at and latest.get(p) and latest[p] > r.settled_at)
+        ):
+            todo.append(p)
+    for p in todo:
+        settlement_settle_period(market=market, period_start=p, now=now)
+    return len(todo)
+
+
+def agents_run_due(*, market: Market, now: datetime | None = None, horizon_periods: int = 2) -> int:
+    """Let the agents place orders for the next periods still open."""
+    now = now or timezone.now()
+    step = period_length(market)
+    p = floor_period(market, now) + step
+    made = 0
+    for _ in range(horizon_periods + 2):
+        if gate_closure(market, p) > now:
+            made += agent_place_orders(market=market, period_start=p, now=now)
+            horizon_periods -= 1
+            if horizon_periods <= 0:
+                break
+        p += step
     return made
