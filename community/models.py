@@ -260,4 +260,21 @@ class JournalLine(models.Model):
         return f"{self.account.code} {self.amount:+}"
 
 
+class LedgerCheck(models.Model):
+    """The result of one walk of a community's chain (the nightly task, or an operator's click)."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="ledger_checks")
+    checked_at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    entries = models.PositiveBigIntegerField()
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+        get_latest_by = "checked_at"
+
+    def __str__(self) -> str:
+        return f"{self.community} {'OK' if self.ok else 'FAILED'} at {self.checked_at:%Y-%m-%d %H:%M}"
+
+
 ZERO = Decimal("0.00")

@@ -224,7 +224,14 @@ def ledger(request: HttpRequest, community) -> HttpResponse:
     balances = selectors.account_balances(community)
     rows = [(a, balances.get(a.code, 0)) for a in accounts]
     entries = community.journal_entries.order_by("-seq")[:50]
-    context = {"community": community, "verification": verification, "rows": rows, "entries": entries}
+    last_check = community.ledger_checks.first()
+    context = {
+        "community": community,
+        "verification": verification,
+        "rows": rows,
+        "entries": entries,
+        "last_check": last_check,
+    }
     template = "community/ledger.html#verify" if request.htmx else "community/ledger.html"
     return render(request, template, context)
 

@@ -13,7 +13,14 @@ from community.services.communities import (
     site_set_occupants,
     site_update,
 )
-from community.services.ledger import EntrySpec, ledger_account, ledger_post, ledger_post_many, ledger_reverse
+from community.services.ledger import (
+    EntrySpec,
+    ledger_account,
+    ledger_check_record,
+    ledger_post,
+    ledger_post_many,
+    ledger_reverse,
+)
 
 __all__ = [
     "EntrySpec",
@@ -22,6 +29,7 @@ __all__ = [
     "invitation_accept",
     "invitation_create",
     "ledger_account",
+    "ledger_check_record",
     "ledger_post",
     "ledger_post_many",
     "ledger_reverse",

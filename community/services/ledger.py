@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from community.domain import ledger as chain
 from community.errors import DomainError
-from community.models import Community, JournalEntry, JournalLine, LedgerAccount
+from community.models import Community, JournalEntry, JournalLine, LedgerAccount, LedgerCheck
 
 
 @dataclass
@@ -190,3 +190,16 @@ def ledger_reverse(*, entry: JournalEntry, memo: str, idempotency_key: str, acto
         reverses=entry,
     )
     return ledger_post_many(community=entry.community, entries=[spec], actor=actor)[0]
+
+
+def ledger_check_record(*, community: Community) -> LedgerCheck:
+    """Verify the community's chain and keep the result (who may ask later: "when was it last proven?")."""
+    from community.selectors import ledger_verify
+
+    result = ledger_verify(community)
+    return LedgerCheck.objects.create(
+        community=community,
+        ok=result.ok,
+        entries=result.entries,
+        problems=[{"seq": p.seq, "problem": p.problem} for p in result.problems[:100]],
+    )
