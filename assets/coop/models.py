@@ -404,7 +404,14 @@ class Distribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.society} {self.period_start:%Y}-{self.period_end:%Y}"
+        return f"{self.society} {self.period_start:%d %b %Y}–{self.last_day:%d %b %Y}"
+
+    @property
+    def last_day(self):
+        """The year's last day (``period_end`` is exclusive)."""
+        from datetime import timedelta
+
+        return self.period_end - timedelta(days=1)
 
 
 class DistributionLine(models.Model):
