@@ -150,32 +150,29 @@ def scenario_years(result: dict) -> str:
 
 
 def node_peaks(result: dict) -> str:
+    """Peak load as a share of each node's capacity, so a 250 kW feeder and a
+    60 MW grid supply point read on one scale; 100 % is the limit."""
     years = [y["year"] for y in result["years"]]
     fig = go.Figure()
     for i, n in enumerate(result["nodes"]):
-        colour = PALETTE[i % len(PALETTE)]
+        cap = max(n["capacity_w"], 1)
         fig.add_trace(
             go.Scatter(
                 x=years,
-                y=[p / 1000 for p in n["peak_w"]],
+                y=[100 * p / cap for p in n["peak_w"]],
                 name=n["name"],
                 mode="lines+markers",
-                line=dict(color=colour),
+                line=dict(color=PALETTE[i % len(PALETTE)]),
+                customdata=[p / 1000 for p in n["peak_w"]],
+                hovertemplate="%{customdata:,.0f} kW = %{y:.0f}% of "
+                + f"{cap / 1000:,.0f} kW<extra>{n['name']}</extra>",
             )
         )
-        fig.add_trace(
-            go.Scatter(
-                x=[years[0], years[-1]],
-                y=[n["capacity_w"] / 1000] * 2,
-                name=f"{n['name']} capacity",
-                mode="lines",
-                line=dict(color=colour, dash="dash"),
-                showlegend=False,
-                hovertemplate=f"{n['name']} capacity %{{y:,.0f}} kW<extra></extra>",
-            )
-        )
+    fig.add_hline(
+        y=100, line=dict(color="#b91c1c", dash="dash"), annotation_text="capacity", annotation_position="top left"
+    )
     base_layout(fig, 320)
-    fig.update_yaxes(title="peak kW (dashed: capacity)")
+    fig.update_yaxes(title="peak as % of capacity", rangemode="tozero")
     return fig_html(fig)
 
 
@@ -183,7 +180,13 @@ def compare_bars(rows: list[dict]) -> str:
     names = [r["scenario"].name for r in rows]
     fig = go.Figure()
     fig.add_trace(
-        go.Bar(x=names, y=[float(r["capex"]) / 1000 for r in rows], name="capital cost (£k)", marker_color=PALETTE[7])
+        go.Bar(
+            x=names,
+            y=[float(r["capex"]) / 1000 for r in rows],
+            name="capital cost (£k)",
+            marker_color=PALETTE[7],
+            offsetgroup="1",
+        )
     )
     fig.add_trace(
         go.Bar(
@@ -191,6 +194,7 @@ def compare_bars(rows: list[dict]) -> str:
             y=[float(r["benefit"]) / 1000 for r in rows],
             name="net benefit per year (£k)",
             marker_color=PALETTE[0],
+            offsetgroup="2",
         )
     )
     fig.add_trace(
@@ -200,7 +204,7 @@ def compare_bars(rows: list[dict]) -> str:
             name="carbon saved to end (t)",
             marker_color=PALETTE[5],
             yaxis="y2",
-            offsetgroup=3,
+            offsetgroup="3",
         )
     )
     base_layout(fig, 340)

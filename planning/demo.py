@@ -120,7 +120,7 @@ def seed(*, community: Community, stdout=None) -> Plan:
         workshop = services.workshop_create(
             plan=plan,
             title="Our energy, our street",
-            starts_at=timezone.now() - timedelta(days=21),
+            starts_at=(timezone.now() - timedelta(days=21)).replace(hour=18, minute=30, second=0, microsecond=0),
             location="Bramley Green Community Centre",
             actor=convenor,
             description="What do we have, what do we want, what worries us? Maps, sticky notes and tea.",

@@ -179,11 +179,14 @@ def plan_current_state(plan: Plan):
 
 
 def metered_annual_kwh(site_ids: list[int]) -> dict[int, tuple[int, str]]:
-    """Annual electricity per site from its meter readings (assets app).
+    """Annual electricity use per site from its meter readings (assets app).
 
-    Annualised with the domestic load shape: a fortnight of January readings
-    is a bigger share of the year than a fortnight of June.  Needs at least 7
-    days of complete readings in the last year.
+    Use = import - export + generation (generation meter, if any) per period.
+    A site that exports without a generation meter has panels we cannot see,
+    so its use is unknown and the estimate stays.  Annualised with the
+    domestic load shape: a fortnight of January readings is a bigger share
+    of the year than a fortnight of June.  Needs 3 days of readings in the
+    last year; the note says how many days it rests on.
     """
     try:
         from assets.models import IntervalReading, Meter
@@ -194,31 +197,54 @@ def metered_annual_kwh(site_ids: list[int]) -> dict[int, tuple[int, str]]:
 
     end = timezone.now()
     start = end - timedelta(days=365)
-    out: dict[int, tuple[int, str]] = {}
     shape = electricity_shape(True)
     rows = IntervalReading.objects.filter(
-        meter__site_id__in=site_ids, meter__kind=Meter.Kind.SITE, period_start__gte=start, period_start__lt=end
-    ).values_list("meter__site_id", "period_start", "import_wh", "export_wh")
+        meter__site_id__in=site_ids, period_start__gte=start, period_start__lt=end
+    ).values_list("meter__site_id", "meter__kind", "period_start", "period_minutes", "import_wh", "export_wh")
     per_site: dict[int, dict] = {}
-    for site_id, ts, imp, exp in rows.iterator():
-        d = per_site.setdefault(site_id, {"wh": 0, "hours": set()})
-        d["wh"] += (imp or 0) - (exp or 0)
-        hour_of_year = min(
-            int((ts - ts.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)).total_seconds() // 3600),
-            HOURS - 1,
-        )
-        d["hours"].add(hour_of_year)
-    for site_id, d in per_site.items():
-        hours = np.fromiter(d["hours"], dtype=np.int64)
-        days = len(hours) / 24
-        if days < 7 or d["wh"] <= 0:
+    for site_id, kind, ts, minutes, imp, exp in rows.iterator():
+        d = per_site.setdefault(site_id, {"wh": 0, "export": 0, "gen": 0, "hours": set(), "minutes": 0})
+        if kind == Meter.Kind.GENERATION:
+            d["gen"] += exp or 0
             continue
+        d["wh"] += (imp or 0) - (exp or 0)
+        d["export"] += exp or 0
+        d["minutes"] += minutes or 30
+        year_start = ts.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        d["hours"].add(min(int((ts - year_start).total_seconds() // 3600), HOURS - 1))
+    out: dict[int, tuple[int, str]] = {}
+    for site_id, d in per_site.items():
+        days = d["minutes"] / 1440
+        if days < 3:
+            continue
+        if d["export"] > 0 and d["gen"] == 0:
+            continue
+        use_wh = d["wh"] + d["gen"]
+        if use_wh <= 0:
+            continue
+        hours = np.fromiter(d["hours"], dtype=np.int64)
         share = float(shape[hours].sum())
-        annual = int(round(d["wh"] / 1000 / share)) if share > 0 else 0
+        if share <= 0:
+            continue
+        annual = int(round(use_wh / 1000 / share))
         note = (
             f"annualised from {days:.0f} days of meter readings" if days < 360 else "last 12 months of meter readings"
         )
         out[site_id] = (annual, note)
+    return out
+
+
+def site_pv_kwp(site_ids: list[int]) -> dict[int, float]:
+    """Solar already installed at each site (the assets app's device registry)."""
+    try:
+        from assets.models import Device
+    except ImportError:
+        return {}
+    out: dict[int, float] = {}
+    for site_id, watts in Device.objects.filter(site_id__in=site_ids, kind="pv").values_list(
+        "site_id", "rated_power_w"
+    ):
+        out[site_id] = out.get(site_id, 0.0) + (watts or 0) / 1000.0
     return out
 
 

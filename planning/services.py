@@ -124,6 +124,7 @@ def plan_sync_sites(*, plan: Plan, actor: Any = None) -> int:
     """
     sites = list(selectors.sites_for_plan(plan))
     metered = selectors.metered_annual_kwh([s.pk for s in sites])
+    pv = selectors.site_pv_kwp([s.pk for s in sites])
     n = 0
     for site in sites:
         btype, area = SITE_TYPES.get(site.kind, ("house", 90))
@@ -143,6 +144,7 @@ def plan_sync_sites(*, plan: Plan, actor: Any = None) -> int:
             annual_elec_kwh=elec,
             consumption_source=source,
             consumption_note=note,
+            existing_pv_kwp=Decimal(str(round(pv.get(site.pk, 0.0), 2))),
         )
         if existing is None:
             ref = f"site-{site.pk}"

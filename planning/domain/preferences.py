@@ -29,14 +29,17 @@ CRITERIA_LABELS = {
 }
 
 
-def validate_score(score: int) -> int:
+def validate_score(score) -> int:
+    """A whole number 1..5 (from a form that may be the text "4")."""
+    if isinstance(score, bool):
+        raise PlanningError("Score must be a whole number from 1 to 5.")
     try:
-        s = int(score)
+        value = float(str(score).strip())
     except (TypeError, ValueError):
         raise PlanningError(f"Score {score!r} is not a whole number from 1 to 5.") from None
-    if s != score or not (SCORE_MIN <= s <= SCORE_MAX):
+    if value != int(value) or not (SCORE_MIN <= value <= SCORE_MAX):
         raise PlanningError(f"Score must be a whole number from 1 to 5, got {score}.")
-    return s
+    return int(value)
 
 
 def ranking_to_scores(ranked: Sequence[str]) -> dict[str, float]:
@@ -76,9 +79,9 @@ def summarise(scores: Iterable[float]) -> Spread:
     opposition = float((s <= 2.5).mean())
     q1, med, q3 = (float(x) for x in np.percentile(s, [25, 50, 75]))
     sd = float(s.std(ddof=1)) if s.size > 1 else 0.0
-    # people disagree when sizeable camps sit on both sides, or the middle
-    # half of views spans two or more points
-    disagreement = bool(s.size >= 3 and ((support >= 0.25 and opposition >= 0.25) or (q3 - q1) >= 2.0))
+    # people disagree when sizeable camps (30 % or more each) sit on both
+    # sides, or the middle half of views spans more than two points
+    disagreement = bool(s.size >= 3 and (min(support, opposition) >= 0.3 or (q3 - q1) > 2.0))
     mean = float(s.mean())
     if disagreement:
         label = "divided"
