@@ -150,6 +150,10 @@ def my_market(request: HttpRequest, community) -> HttpResponse:
         }
     )
     status = 200
+    if request.method == "POST" and me is None and request.POST.get("action") != "enrol":
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("You do not trade in this market: join it with your home first.")
     if request.method == "POST" and me is not None:
         action = request.POST.get("action")
         if action == "order":
