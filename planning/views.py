@@ -418,7 +418,11 @@ def scenario_compute(request: HttpRequest, community, plan_id: int, scenario_id:
     services.scenario_request_compute(scenario=scenario, actor=request.user)
     scenario.refresh_from_db()
     if request.htmx:
-        return render(request, "planning/scenario.html#progress", _scenario_context(request, community, plan, scenario))
+        ctx = _scenario_context(request, community, plan, scenario)
+        response = render(request, "planning/scenario.html#progress", ctx)
+        if not ctx["running"]:  # finished already (eager run): reload to show the results
+            response["HX-Refresh"] = "true"
+        return response
     return redirect("planning:scenario", slug=community.slug, plan_id=plan.pk, scenario_id=scenario.pk)
 
 
