@@ -391,6 +391,7 @@ class Distribution(models.Model):
     reinvested_total = models.DecimalField(**MONEY)
     donated_total = models.DecimalField(**MONEY)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMMITTED)
+    declared_on = models.DateField(null=True, help_text="The day the interest was declared and credited to members.")
     committed_at = models.DateTimeField()
     committed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     paid_on = models.DateField(null=True, blank=True)

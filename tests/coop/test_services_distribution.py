@@ -66,6 +66,8 @@ def test_commit_writes_lines_new_shares_fund_receipts_and_ledger(world, society_
     assert bal[f"coop:{society.pk}:interest-payable"] == Decimal("-40.00")
     assert ledger_verify(world.community).ok
     assert "Ann,12-34-56,12345678,40.00" in selectors.payment_file_csv(dist)
+    ar = services.annual_return(society=society, year_start=date(2026, 1, 1), year_end=date(2026, 12, 31))
+    assert (ar.interest_paid, ar.shares_issued) == (7200, 2000)  # declared 1 Feb 2026; Bob's 20 new shares
     services.distribution_mark_paid(distribution=dist, paid_on=date(2026, 2, 5))
     bal = account_balances(world.community, prefix=f"coop:{society.pk}:")
     assert bal[f"coop:{society.pk}:interest-payable"] == 0

@@ -67,6 +67,7 @@ def distribution_commit(
             reinvested_total=t["reinvested"],
             donated_total=t["donated"],
             committed_at=timezone.now(),
+            declared_on=today,
             committed_by=actor if getattr(actor, "pk", None) else None,
         )
     except IntegrityError:

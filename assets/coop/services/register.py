@@ -239,7 +239,10 @@ def annual_return(*, society: Society, year_start: date, year_end: date) -> dom_
         for m, d, k, a in society.transactions.values_list("member_id", "day", "kind", "amount")
     ]
     # interest is paid on the day the distribution is committed (cash, new shares or a donation)
-    payments = [(timezone.localdate(d.committed_at), to_pennies(d.interest_total)) for d in society.distributions.all()]
+    payments = [
+        (d.declared_on or timezone.localdate(d.committed_at), to_pennies(d.interest_total))
+        for d in society.distributions.all()
+    ]
     with domain_errors():
         return dom_register.annual_return(lines, year_start=year_start, year_end=year_end, interest_payments=payments)
 
