@@ -8,7 +8,7 @@ from django import forms
 
 from .models import AccountEntry, Member, Resolution, ShareOffer, Society, Vote
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0")}
 

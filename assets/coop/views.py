@@ -535,7 +535,13 @@ def withdrawals(request: HttpRequest, community, society) -> HttpResponse:
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
-    queue = WithdrawalRequest.objects.filter(society=society).select_related("member").order_by("status", "notice_date")
+    due = services.withdrawal_due_dates(society)
+    queue = sorted(
+        WithdrawalRequest.objects.filter(society=society).select_related("member"),
+        key=lambda w: (w.status != WithdrawalRequest.Status.QUEUED, w.notice_date, w.pk),
+    )
+    for w in queue:
+        w.due_on = due.get(w.pk)
     pay_ids = {d.key for d in preview.pay} if preview else set()
     return _render(
         request,

@@ -144,6 +144,12 @@ def _queue(society: Society) -> list[tuple[dom.WithdrawalRequest, WithdrawalRequ
     return out
 
 
+def withdrawal_due_dates(society: Society) -> dict[int, date]:
+    """When each queued withdrawal falls due (notice and minimum holding period both passed)."""
+    rules = society.rules()
+    return {d.key: dom.due_date(rules, d) for d, _ in _queue(society)}
+
+
 def withdrawal_queue_preview(*, society: Society, today: date, budget: Decimal) -> dom.QueueResult:
     budget = money(budget, what="budget", field="budget", positive=False)
     with domain_errors("budget"):
