@@ -52,6 +52,16 @@ GROUPS = [
     ("community_solar", "Community solar array"),
     ("wind_turbine", "Wind turbine"),
 ]
+OPTION_BLURBS = {
+    "rooftop_pv": "Panels on homes and buildings; yield computed per roof from its location, tilt and orientation.",
+    "battery": "Home batteries storing midday solar for the evening (only in homes with solar).",
+    "heat_pump": "Replace gas, oil or electric heaters; hourly efficiency follows the outdoor temperature.",
+    "ground_loop": "Shared boreholes feeding ground-source heat pumps: steadier efficiency, higher cost.",
+    "ev_charger": "Home chargers for households switching from petrol; optional smart overnight charging.",
+    "retrofit": "Insulation and glazing to lift homes to a target EPC band; cuts heat demand.",
+    "community_solar": "A community-owned array (a field, a school roof) selling to members first.",
+    "wind_turbine": "A community or corporate turbine; output from a power curve and a UK wind profile.",
+}
 BLOCK_URLS = {
     "purchasing": "assets:index",
     "anchor": "coop:index",
@@ -292,7 +302,7 @@ def options(request: HttpRequest, community, plan_id: int) -> HttpResponse:
             messages.success(request, "Assumptions saved. Recompute scenarios to use them.")
             return redirect("planning:options", slug=community.slug, plan_id=plan.pk)
     rows = selectors.assumption_rows(plan)
-    groups = [(label, [r for r in rows if r["group"] == key]) for key, label in GROUPS]
+    groups = [(label, OPTION_BLURBS.get(key, ""), [r for r in rows if r["group"] == key]) for key, label in GROUPS]
     return render(
         request,
         "planning/options.html",
