@@ -192,3 +192,15 @@ class GrantForm(forms.Form):
     amount = forms.DecimalField(**MONEY, label="Amount (£)")
     decided_on = forms.DateField(widget=DATE, label="Panel decided on")
     panel_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class CorporateFundForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Fund name")
+    company_name = forms.CharField(max_length=200, label="Company that pays in")
+    asset_name = forms.CharField(max_length=200, label="The company's asset", required=False)
+    capacity_kw = forms.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal(0), label="Installed capacity (kW)"
+    )
+    pounds_per_mw_year = forms.DecimalField(**MONEY, initial=Decimal("5000"), label="£ per MW installed per year")
+    profit_share = PercentField(required=False, initial=Decimal("0"), label="…and/or % of the asset's profit")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

@@ -43,5 +43,6 @@ urlpatterns = [
     path(S + "meetings/", views.meetings, name="meetings"),
     path(S + "meetings/new/", views.meeting_create, name="meeting_create"),
     path(S + "meetings/<int:meeting_id>/", views.meeting_detail, name="meeting"),
+    path("funds/new/", views.fund_create, name="fund_create"),
     path("funds/<int:fund_id>/", views.fund_detail, name="fund"),
 ]

@@ -113,7 +113,13 @@ def index(request: HttpRequest, community) -> HttpResponse:
     return render(
         request,
         "coop/index.html",
-        {"community": community, "cards": cards, "funds": funds, "is_treasurer": _is_treasurer(request, community)},
+        {
+            "community": community,
+            "cards": cards,
+            "funds": funds,
+            "is_treasurer": _is_treasurer(request, community),
+            "can_add_fund": has_role(request.user, community, *GRANT_PANEL),
+        },
     )
 
 
@@ -951,6 +957,37 @@ def meeting_detail(request: HttpRequest, community, society, meeting_id: int) ->
 
 
 # --- benefit funds -------------------------------------------------------------------------------
+
+
+@community_view(GRANT_PANEL)
+def fund_create(request: HttpRequest, community) -> HttpResponse:
+    """Link a company-owned asset to a community benefit fund (seed 002 4.2.3)."""
+    form = forms.CorporateFundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["profit_share"] = data.get("profit_share") or Decimal(0)
+        try:
+            fund = services.corporate_fund_create(community=community, actor=request.user, **data)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, f"{fund.name} is set up; record the company's payments on its page.")
+            return redirect("coop:fund", slug=community.slug, fund_id=fund.pk)
+    return _render(
+        request,
+        "coop/form.html",
+        {
+            "community": community,
+            "form": form,
+            "title": "A corporate asset's community benefit fund",
+            "submit": "Set up the fund",
+            "intro": "The company pays in a sum per MW installed each year (UK "
+            "onshore wind commonly pays £5,000/MW) or a share of the "
+            "asset's profit; a community panel grants it to local "
+            "projects, and every payment and grant is public.",
+        },
+        form,
+    )
 
 
 @community_view()

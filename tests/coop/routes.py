@@ -218,6 +218,20 @@ ROUTES = [
     Route("coop:meetings", ANY_ROLE, kwargs=s),
     Route("coop:meeting_create", TREASURER, kwargs=s),
     Route("coop:meeting", ANY_ROLE, kwargs=lambda w: s(w, meeting_id=_coop(w)["meeting"].pk)),
+    Route("coop:fund_create", roles("treasurer", "convenor")),
+    Route(
+        "coop:fund_create",
+        roles("treasurer", "convenor"),
+        method="post",
+        label="POST coop:fund_create",
+        data=lambda w: {
+            "name": "Solar farm fund",
+            "company_name": "Sun Ltd",
+            "capacity_kw": "5000",
+            "pounds_per_mw_year": "1000",
+            "profit_share": "0",
+        },
+    ),
     Route("coop:fund", ANY_ROLE, kwargs=lambda w: {"slug": w.community.slug, "fund_id": _coop(w)["fund"].pk}),
     # API
     Route("coop-api:society-list", ANY_ROLE, api=True, kwargs=lambda w: (_coop(w), {"slug": w.community.slug})[1]),

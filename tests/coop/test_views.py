@@ -220,3 +220,22 @@ def test_the_api_refuses_a_distribution_above_the_rules_cap(world, client_as, so
         content_type="application/json",
     )
     assert r.status_code == 400 and "cap interest at 5.00%" in r.json()["detail"]
+
+
+def test_a_corporate_fund_is_set_up_and_its_due_contribution_shown(world, client_as):
+    c = client_as("convenor")
+    r = c.post(
+        reverse("coop:fund_create", kwargs={"slug": world.community.slug}),
+        {
+            "name": "Sunfield fund",
+            "company_name": "Sunfield Solar Ltd",
+            "asset_name": "Sunfield farm",
+            "capacity_kw": "20000",
+            "pounds_per_mw_year": "1000",
+            "profit_share": "0",
+        },
+        follow=True,
+    )
+    body = r.content.decode()
+    assert r.status_code == 200 and "Sunfield fund" in body
+    assert "£20,000.00" in body  # 20 MW × £1,000/MW for this year

@@ -43,7 +43,7 @@ def transfer_record(
         raise DomainError("A member cannot transfer shares to themselves.")
     if to_member.status != Member.Status.ACTIVE:
         raise DomainError(f"{to_member} is no longer a member.")
-    Member.objects.select_for_update().filter(pk__in=[from_member.pk, to_member.pk]).order_by("pk").first()
+    list(Member.objects.select_for_update().filter(pk__in=[from_member.pk, to_member.pk]).order_by("pk"))
     amount = money(amount, what="transfer", field="amount")
     rules = society.rules()
     with domain_errors("amount"):
