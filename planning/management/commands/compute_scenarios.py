@@ -26,6 +26,8 @@ class Command(BaseCommand):
                 continue
             if stale_only and s.status == Scenario.Status.DONE and not selectors.scenario_is_stale(s):
                 continue
-            Scenario.objects.filter(pk=s.pk).update(status=Scenario.Status.QUEUED)
+            Scenario.objects.filter(pk=s.pk).exclude(
+                status__in=[Scenario.Status.QUEUED, Scenario.Status.RUNNING]
+            ).update(status=Scenario.Status.QUEUED)
             done = services.scenario_compute(scenario_id=s.pk)
             self.stdout.write(f"{s.name}: {done.get_status_display()}{' - ' + done.error if done.error else ''}")
