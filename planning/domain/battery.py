@@ -28,12 +28,27 @@ def self_consumption(
     eta = float(np.sqrt(round_trip))
     soc = np.zeros(n)
     out = np.empty_like(net)
+    zero = np.zeros(n)
+    surplus = np.empty(n)
+    deficit = np.empty(n)
+    room = np.empty(n)
+    avail = np.empty(n)
+    charge = np.empty(n)
+    discharge = np.empty(n)
+    # plain ufuncs with out= (np.clip's Python wrapper costs more than the maths here)
     for t in range(hours):
         x = net[t]
-        surplus = np.clip(-x, 0.0, None)
-        deficit = np.clip(x, 0.0, None)
-        charge = np.minimum(np.minimum(surplus, pmax), (cap - soc) / eta)
-        discharge = np.minimum(np.minimum(deficit, pmax), soc * eta)
-        soc += charge * eta - discharge / eta
-        out[t] = x + charge - discharge
+        np.maximum(x, zero, out=deficit)
+        np.subtract(deficit, x, out=surplus)  # = max(-x, 0)
+        np.subtract(cap, soc, out=room)
+        room /= eta
+        np.minimum(surplus, pmax, out=charge)
+        np.minimum(charge, room, out=charge)
+        np.multiply(soc, eta, out=avail)
+        np.minimum(deficit, pmax, out=discharge)
+        np.minimum(discharge, avail, out=discharge)
+        soc += charge * eta
+        soc -= discharge / eta
+        np.add(x, charge, out=out[t])
+        out[t] -= discharge
     return out
