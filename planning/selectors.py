@@ -156,13 +156,15 @@ def headroom_rows(plan: Plan) -> list[dict]:
     return rows
 
 
-def area_points(plan: Plan) -> list[dict]:
+def area_points(plan: Plan, *, with_addresses: bool = False) -> list[dict]:
+    """Buildings for the map; addresses only for those who may see them
+    (community charts are otherwise pseudonymous: type and feeder)."""
     return [
         {
             "lat": float(b.latitude),
             "lon": float(b.longitude),
             "type": b.building_type,
-            "label": b.address or b.ref,
+            "label": (b.address or b.ref) if with_addresses else b.get_building_type_display(),
             "node": b.network_node.name if b.network_node else "no feeder",
         }
         for b in plan.buildings.select_related("network_node")

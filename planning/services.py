@@ -22,7 +22,7 @@ from planning import selectors
 from planning.domain import csvio
 from planning.domain.errors import PlanningError
 from planning.domain.modelling import BUILDING_OPTIONS, OPTION_KINDS, OPTION_LABELS, run_scenario, take_up_by_year
-from planning.domain.preferences import CRITERIA, validate_score
+from planning.domain.preferences import CRITERIA, ranking_to_scores, validate_score
 from planning.domain.reference import ASSUMPTIONS_BY_KEY, EPC_BANDS, merged_assumptions
 from planning.models import (
     Attendance,
@@ -467,11 +467,13 @@ def scenario_option_save(
         clean["node"] = str(node.pk)
         clean["node_code"] = node.code
     if kind in BUILDING_OPTIONS:
-        clash = scenario.options.filter(kind=kind).exclude(key=key or "").first()
-        if clash is not None:
-            raise DomainError(
-                f"The scenario already has {clash.label}; change that option's take-up instead.", field="kind"
-            )
+        # one option of each building-level kind per scenario: saving the kind
+        # again changes that option
+        same = scenario.options.filter(kind=kind).exclude(key=key or "").first()
+        if same is not None:
+            if key:
+                raise DomainError(f"The scenario already has {same.label}; change that option instead.", field="kind")
+            key = same.key
     key = key or slugify(f"{kind}-{scenario.options.filter(kind=kind).count() + 1}")[:40]
     option, _ = ScenarioOption.objects.update_or_create(
         scenario=scenario,
@@ -758,6 +760,25 @@ def preference_record(
             entered_by=entered_by,
         )
     return pref
+
+
+@transaction.atomic
+def preference_rank(*, plan: Plan, user: Any, ranking: list[str], actor: Any = None) -> list[Preference]:
+    """A member's ranking (best first) stored as overall scores by Borda count:
+    first 5 ... last 1 (rounded to whole points)."""
+    unknown = [k for k in ranking if k not in OPTION_KINDS]
+    if unknown:
+        raise DomainError(f"Unknown option {unknown[0]!r}.", field="ranking")
+    if len(ranking) < 2:
+        raise DomainError("Rank at least two options (or score them instead).", field="ranking")
+    try:
+        scores = ranking_to_scores(ranking)
+    except PlanningError as exc:
+        raise _domain(exc, "ranking") from None
+    return [
+        preference_record(plan=plan, user=user, option_kind=k, criterion="overall", score=int(round(v)), actor=actor)
+        for k, v in scores.items()
+    ]
 
 
 # --- target and roadmap -----------------------------------------------------------------------

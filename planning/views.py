@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from community.access import community_view
+from community.access import OPERATOR_ROLES, community_view
 from community.errors import DomainError
 from community.forms import apply_domain_error
 from community.models import Role
@@ -142,7 +142,7 @@ def plan_detail(request: HttpRequest, community, plan_id: int) -> HttpResponse:
     )
     if cs:
         ctx.update(
-            map_html=charts.area_map(selectors.area_points(plan)),
+            map_html=charts.area_map(selectors.area_points(plan, with_addresses=bool(request.roles & OPERATOR_ROLES))),
             end_use_html=charts.end_use_bars(cs),
             carbon_html=charts.carbon_pie(cs),
             monthly_html=charts.monthly_bars(cs.monthly_demand_kwh, cs.monthly_generation_kwh),
@@ -623,7 +623,18 @@ def preferences(request: HttpRequest, community, plan_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "paper":
+            if request.POST.get("action") == "rank":
+                positions = {}
+                for kind in OPTION_KINDS:
+                    raw = request.POST.get(f"rank__{kind}", "")
+                    if raw:
+                        if raw in positions:
+                            raise DomainError(f"Two options are both number {raw}; give each a different place.")
+                        positions[raw] = kind
+                ranking = [positions[k] for k in sorted(positions, key=int)]
+                services.preference_rank(plan=plan, user=request.user, ranking=ranking, actor=request.user)
+                messages.success(request, f"Thank you — your ranking of {len(ranking)} options is saved as scores.")
+            elif request.POST.get("action") == "paper":
                 _convenor_only(request)
                 paper_form = PaperPreferenceForm(request.POST)
                 if not paper_form.is_valid():
@@ -679,6 +690,7 @@ def preferences(request: HttpRequest, community, plan_id: int) -> HttpResponse:
             criteria=[(c, CRITERIA_LABELS[c]) for c in CRITERIA],
             paper_form=paper_form,
             divided=[r for r in rows if r["overall"] and r["overall"].disagreement],
+            positions=[str(i) for i in range(1, len(OPTION_KINDS) + 1)],
         ),
         status=status,
     )

@@ -319,3 +319,30 @@ def test_demo_seed_is_idempotent(db):
     assert plan.scenarios.filter(status=Scenario.Status.DONE).count() == 2
     assert plan.workshops.get().ideas.count() >= 5 and plan.preferences.count() > 50
     assert plan.agreed_scenario is not None
+
+
+def test_a_ranking_becomes_overall_scores(plan, world, client_as):
+    c = client_as("member")
+    url = reverse("planning:preferences", kwargs={"slug": plan.community.slug, "plan_id": plan.pk})
+    r = c.post(
+        url, {"action": "rank", "rank__community_solar": "1", "rank__rooftop_pv": "2", "rank__wind_turbine": "3"}
+    )
+    assert r.status_code == 302
+    mine = selectors.my_preferences(plan, world.users["member"])
+    assert mine == {("community_solar", "overall"): 5, ("rooftop_pv", "overall"): 3, ("wind_turbine", "overall"): 1}
+    r = c.post(url, {"action": "rank", "rank__community_solar": "1", "rank__rooftop_pv": "1"})
+    assert r.status_code == 400 and "different place" in r.content.decode()
+
+
+def test_saving_a_building_option_again_changes_it(plan):
+    y = this_year()
+    s = services.scenario_create(plan=plan, name="Edit", start_year=y, end_year=y + 4)
+    services.scenario_option_save(scenario=s, kind="rooftop_pv", take_up={y: 10})
+    services.scenario_option_save(scenario=s, kind="rooftop_pv", take_up={y: 30, y + 4: 60})
+    assert s.options.count() == 1 and s.options.get().take_up == {str(y): 30, str(y + 4): 60}
+
+
+def test_members_see_the_map_without_addresses(plan, client_as):
+    url = reverse("planning:plan", kwargs={"slug": plan.community.slug, "plan_id": plan.pk})
+    assert "1 Test Street" not in client_as("member").get(url).content.decode()
+    assert "1 Test Street" in client_as("convenor").get(url).content.decode()
