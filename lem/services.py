@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -646,15 +646,15 @@ def _network(market: Market) -> tuple[engine.Network, dict[int, int], list[Netwo
     return engine.Network.build(rows), index, order
 
 
-def _book(orders: list[Order], node_index: dict[int, int]) -> engine.Book:
+def _book(orders: list, node_index: dict[int, int]) -> engine.Book:
     n = len(orders)
     return engine.Book.from_arrays(
-        order_id=[o.pk for o in orders],
+        order_id=[o.id for o in orders],
         is_bid=[o.side == Order.Side.BID for o in orders],
         qty_wh=[o.quantity_wh for o in orders],
         price=[_ticks(o.price) for o in orders],
         seq=[int(o.submitted_at.timestamp() * 1_000_000) for o in orders],
-        node=[node_index.get(o.participant.site.network_node_id, 0) for o in orders],
+        node=[node_index.get(o.participant__site__network_node_id, 0) for o in orders],
         owner=[o.participant_id for o in orders],
         nominees=[(list(o.nominees) + [-1, -1, -1])[:3] for o in orders] if n else np.zeros((0, 3)),
         max_co2=[o.max_co2_g_per_kwh if o.max_co2_g_per_kwh is not None else -1 for o in orders],
@@ -662,10 +662,10 @@ def _book(orders: list[Order], node_index: dict[int, int]) -> engine.Book:
     )
 
 
-def _book_hash(orders: list[Order], rule: RuleVersion) -> str:
+def _book_hash(orders: list, rule: RuleVersion) -> str:
     rows = [
         (
-            o.pk,
+            o.id,
             o.side,
             o.quantity_wh,
             str(o.price),
@@ -680,16 +680,32 @@ def _book_hash(orders: list[Order], rule: RuleVersion) -> str:
     return hashlib.sha256(json.dumps([rule.pk, rows], default=str).encode()).hexdigest()
 
 
-def frozen_orders(market: Market, period_start: datetime) -> list[Order]:
+BOOK_FIELDS = (
+    "id",
+    "side",
+    "quantity_wh",
+    "price",
+    "submitted_at",
+    "nominees",
+    "max_co2_g_per_kwh",
+    "co2_g_per_kwh",
+    "participant_id",
+    "participant__site__network_node_id",
+    "energy_source",
+)
+
+
+def frozen_orders(market: Market, period_start: datetime) -> list:
+    """The period's book as light rows (attribute access, no model instances)."""
     return list(
         Order.objects.filter(market=market, period_start=period_start)
         .exclude(status=Order.Status.CANCELLED)
-        .select_related("participant__site")
         .order_by("id")
+        .values_list(*BOOK_FIELDS, named=True)
     )
 
 
-def clear_book(market: Market, period_start: datetime, orders: list[Order], rule: RuleVersion) -> engine.ClearingResult:
+def clear_book(market: Market, period_start: datetime, orders: list, rule: RuleVersion) -> engine.ClearingResult:
     network, index, _ = _network(market)
     book = _book(orders, index)
     return engine.clear(
@@ -737,8 +753,8 @@ def market_clear(*, market: Market, period_start: datetime, now: datetime | None
                 run=run,
                 market=market,
                 period_start=period_start,
-                bid=b,
-                offer=o,
+                bid_id=b.id,
+                offer_id=o.id,
                 buyer_id=b.participant_id,
                 seller_id=o.participant_id,
                 quantity_wh=int(result.trade_qty_wh[k]),
@@ -750,11 +766,14 @@ def market_clear(*, market: Market, period_start: datetime, now: datetime | None
             )
         )
     Trade.objects.bulk_create(trades, batch_size=2000)
-    fills = dict(zip((o.pk for o in orders), result.filled_wh.tolist(), strict=False))
-    for o in orders:
-        o.filled_wh = int(fills[o.pk])
-        o.status = Order.Status.CLEARED
-    Order.objects.bulk_update(orders, ["filled_wh", "status"], batch_size=2000)
+    # most orders are filled fully or not at all: two set-based updates, and
+    # row updates only for the few partial fills at the margin
+    fills = result.filled_wh.tolist()
+    Order.objects.filter(pk__in=[o.id for o in orders]).update(status=Order.Status.CLEARED)
+    full = [o.id for o, f in zip(orders, fills, strict=True) if f == o.quantity_wh]
+    Order.objects.filter(pk__in=full).update(filled_wh=models.F("quantity_wh"))
+    partial = [Order(pk=o.id, filled_wh=int(f)) for o, f in zip(orders, fills, strict=True) if 0 < f < o.quantity_wh]
+    Order.objects.bulk_update(partial, ["filled_wh"], batch_size=2000)
     area_prices = {}
     if result.split:
         node_names = {0: "market"} | {index[n.pk]: n.name for n in nodes}
@@ -793,8 +812,8 @@ def market_replay(*, run: ClearingRun) -> Replay:
     stored = sorted(run.trades.values_list("bid_id", "offer_id", "quantity_wh", "buyer_price", "seller_price"))
     again = sorted(
         (
-            orders[int(result.trade_bid[k])].pk,
-            orders[int(result.trade_offer[k])].pk,
+            orders[int(result.trade_bid[k])].id,
+            orders[int(result.trade_offer[k])].id,
             int(result.trade_qty_wh[k]),
             engine.ticks_to_price(result.trade_buyer_price[k]),
             engine.ticks_to_price(result.trade_seller_price[k]),
@@ -847,13 +866,13 @@ def explain_order(order: Order) -> str:
 # settlement
 
 
-def _readings(market: Market, participants: list[Participant], start: datetime) -> tuple[dict[int, sm.Meter], str]:
+def _readings(market: Market, participants: list, start: datetime) -> tuple[dict[int, sm.Meter], str]:
     """Metered import/export per participant for [start, start + period)."""
     from assets.models import IntervalReading, Meter
 
     end = start + period_length(market)
     minutes = market.community.settlement_period_minutes
-    site_to_p = {p.site_id: p.pk for p in participants}
+    site_to_p = {p.site_id: p.id for p in participants}
     rows = (
         IntervalReading.objects.filter(
             meter__site_id__in=site_to_p,
@@ -908,6 +927,20 @@ def _account(market: Market, key: str, cache: dict) -> LedgerAccount:
     return acc
 
 
+def _accounts(market: Market, keys: Iterable[str], cache: dict) -> dict:
+    """Ledger accounts for settlement keys ('member:42', 'supplier', ...), in
+    one query; the few missing ones are created once."""
+    missing = [k for k in set(keys) if k not in cache]
+    if missing:
+        found = LedgerAccount.objects.filter(community=market.community, code__in=[f"lem:{k}" for k in missing])
+        for acc in found:
+            cache[acc.code[4:]] = acc
+        for k in missing:
+            if k not in cache:
+                _account(market, k, cache)
+    return cache
+
+
 def _lines_from_transfers(
     market: Market, transfers: list[sm.Transfer], cache: dict
 ) -> list[tuple[LedgerAccount, Decimal]]:
@@ -916,19 +949,22 @@ def _lines_from_transfers(
     for t in transfers:
         net[t.payer] = net.get(t.payer, 0) + t.amount_pence
         net[t.payee] = net.get(t.payee, 0) - t.amount_pence
-    return [(_account(market, k, cache), Decimal(v) / 100) for k, v in sorted(net.items()) if v != 0]
+    accounts = _accounts(market, net, cache)
+    return [(accounts[k], Decimal(v) / 100) for k, v in sorted(net.items()) if v != 0]
 
 
 @dataclass
 class PeriodInputs:
-    participants: list[Participant]
+    participants: list
     trades: list[sm.Trade]
     meters: dict[int, sm.Meter]
     readings_hash: str
 
 
 def _period_inputs(market: Market, period_start: datetime) -> PeriodInputs:
-    participants = list(market.participants.filter(active=True).select_related("site"))
+    participants = list(
+        market.participants.filter(active=True).order_by("pk").values_list("id", "site_id", "fuel_poor", named=True)
+    )
     trades = [
         sm.Trade(t.pk, t.buyer_id, t.seller_id, t.quantity_wh, _ticks(t.buyer_price), _ticks(t.seller_price))
         for t in Trade.objects.filter(market=market, period_start=period_start).order_by("pk")
@@ -942,7 +978,7 @@ def _pence(x: int) -> Decimal:
 
 
 def _lines_for(
-    run: SettlementRun, result: sm.PeriodSettlement, rules: sm.Rules, participants: list[Participant]
+    run: SettlementRun, result: sm.PeriodSettlement, rules: sm.Rules, participants: list
 ) -> list[SettlementLine]:
     per: dict[int, dict[str, int]] = {}
     for t in result.transfers:
@@ -953,15 +989,15 @@ def _lines_for(
         d[t.kind] = d.get(t.kind, 0) + (t.amount_pence if pays else -t.amount_pence)
     out = []
     for p in participants:
-        pos = result.positions.get(p.pk)
+        pos = result.positions.get(p.id)
         if pos is None:
             continue
-        d = per.get(p.pk, {})
+        d = per.get(p.id, {})
         only = sm.round_half_up(sm.supplier_only_exact(sm.Meter(pos.import_wh, pos.export_wh), rules))
         out.append(
             SettlementLine(
                 run=run,
-                participant=p,
+                participant_id=p.id,
                 period_start=run.period_start,
                 bought_wh=pos.bought_wh,
                 sold_wh=pos.sold_wh,
@@ -1003,18 +1039,18 @@ def settlement_settle_period(
             (
                 inputs.readings_hash
                 + json.dumps([(t.trade_id, t.qty_wh, t.buyer_price, t.seller_price) for t in inputs.trades])
-                + f"|rule{rule.pk}|fp{sorted(p.pk for p in inputs.participants if p.fuel_poor)}"
+                + f"|rule{rule.pk}|fp{sorted(p.id for p in inputs.participants if p.fuel_poor)}"
             ).encode()
         ).hexdigest()
         if run.status == SettlementRun.Status.SETTLED and run.readings_hash == state_hash:
             return run
         rules = _rules_for(rule, market, period_start)
         result = sm.settle_period(
-            members=[p.pk for p in inputs.participants],
+            members=[p.id for p in inputs.participants],
             trades=inputs.trades,
             meters=inputs.meters,
             rules=rules,
-            fuel_poor=[p.pk for p in inputs.participants if p.fuel_poor],
+            fuel_poor=[p.id for p in inputs.participants if p.fuel_poor],
         )
         if result.status == "pending":
             run.missing = result.missing
