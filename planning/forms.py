@@ -57,7 +57,6 @@ class OptionForm(forms.Form):
     take_up = forms.CharField(
         max_length=300,
         label="Take-up (% by year)",
-        initial="2026: 10, 2030: 40, 2040: 70",
         help_text="Share of eligible buildings (or of the asset built) by each year.",
     )
     kwp = forms.DecimalField(required=False, min_value=0, label="Array size (kWp)", help_text="Community solar only")

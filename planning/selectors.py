@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -172,13 +173,26 @@ def area_points(plan: Plan, *, with_addresses: bool = False) -> list[dict]:
 
 
 def plan_current_state(plan: Plan):
-    """Domain current state, or None when the plan has no buildings yet."""
+    """Domain current state, or None when the plan has no buildings yet.
+
+    Cached under a digest of its inputs (buildings, network, assumptions), so a
+    page view does not rerun the 8,760-hour model unless something changed.
+    """
     buildings = plan_buildings(plan)
     if not buildings:
         return None
-    return current_state(
-        buildings, plan_nodes(plan), current_year=timezone.now().year, assumptions=plan_assumptions(plan)
+    nodes = plan_nodes(plan)
+    assumptions = plan_assumptions(plan)
+    year = timezone.now().year
+    payload = json.dumps(
+        [[asdict(b) for b in buildings], [asdict(n) for n in nodes], assumptions, year], sort_keys=True, default=str
     )
+    key = f"planning:current-state:{plan.pk}:{hashlib.sha256(payload.encode()).hexdigest()}"
+    state = cache.get(key)
+    if state is None:
+        state = current_state(buildings, nodes, current_year=year, assumptions=assumptions)
+        cache.set(key, state, timeout=24 * 3600)
+    return state
 
 
 def metered_annual_kwh(site_ids: list[int]) -> dict[int, tuple[int, str]]:

@@ -349,6 +349,12 @@ def scenarios(request: HttpRequest, community, plan_id: int) -> HttpResponse:
     )
 
 
+def _option_form(scenario, data=None) -> OptionForm:
+    mid = (scenario.start_year + scenario.end_year) // 2
+    example = f"{scenario.start_year}: 10, {mid}: 40, {scenario.end_year}: 70"
+    return OptionForm(data, initial={"take_up": example})
+
+
 def _scenario_context(request, community, plan, scenario, form=None):
     result = scenario.result if scenario.status == Scenario.Status.DONE else None
     ctx = _ctx(
@@ -357,7 +363,7 @@ def _scenario_context(request, community, plan, scenario, form=None):
         plan,
         "scenarios",
         scenario=scenario,
-        form=form or OptionForm(),
+        form=form or _option_form(scenario),
         options=list(scenario.options.all()),
         stale=selectors.scenario_is_stale(scenario),
         result=result,
@@ -383,7 +389,7 @@ def _scenario_context(request, community, plan, scenario, form=None):
 def scenario_detail(request: HttpRequest, community, plan_id: int, scenario_id: int) -> HttpResponse:
     plan = selectors.plan_for(community, plan_id)
     scenario = selectors.scenario_for(plan, scenario_id)
-    form = OptionForm(request.POST or None)
+    form = _option_form(scenario, request.POST or None)
     status = 200
     if request.method == "POST":
         _convenor_only(request)
