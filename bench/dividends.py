@@ -14,6 +14,13 @@ under 5 s.
 
     python -m bench.dividends            # sizes 2,000 and 20,000
     python -m bench.dividends 100000     # other sizes
+    python -m bench.dividends --db 20000 # end to end: services.distribution_commit on a
+                                         # migrated SQLite file (or BENCH_DATABASE_URL)
+
+The ``--db`` line times the whole commit a treasurer triggers: reading the
+register's movements from the database, the computation, and writing the
+run, 20,000 member lines, the reinvestment shares, the fund receipts and the
+ledger entry, in one transaction.
 """
 
 from __future__ import annotations
@@ -150,7 +157,126 @@ def bench(n: int, reference: bool) -> dict:
     return line
 
 
+def bench_db(n: int) -> dict:
+    """services.distribution_commit for ``n`` members (setup is not timed)."""
+    import os
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(prefix="bench-dividends-"), "db.sqlite3")
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{path}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # production settings: DEBUG off (Django keeps no per-query log)
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from assets.coop import services
+    from assets.coop.models import CoopAsset, Member, ShareTransaction
+    from community.models import LedgerAccount
+    from community.services import community_create
+
+    community = community_create(name=f"Bench {n} {time.time_ns()}")
+    society = services.society_create(community=community, name="Bench Energy Co-op")
+    m, d, a = make_register(n)
+    members = Member.objects.bulk_create(
+        [
+            Member(
+                society=society,
+                number=i + 1,
+                full_name=f"Member {i:06d}",
+                email=f"m{i}@example.org",
+                address="1 Road",
+                postcode="B30 1AA",
+                sort_code="12-34-56",
+                account_number=f"{i:08d}",
+                admitted_on=date.fromordinal(int(d[m == i].min())) if (m == i).any() else START,
+                distribution_choice=("pay", "reinvest", "donate")[i % 5 % 3],
+            )
+            for i in range(n)
+        ],
+        batch_size=5000,
+    )
+    if members[0].pk is None:
+        members = list(Member.objects.filter(society=society).order_by("number"))
+    LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(
+                community=community,
+                code=society.ledger_code(mm.ledger_suffix),
+                name=f"shares {mm.number}",
+                kind="equity",
+            )
+            for mm in members
+        ],
+        batch_size=5000,
+    )
+    ShareTransaction.objects.bulk_create(
+        [
+            ShareTransaction(
+                society=society,
+                member=members[int(mi)],
+                day=date.fromordinal(int(di)),
+                kind="allot" if ai > 0 else "withdraw",
+                shares=int(ai) // 100,
+                amount=Decimal(int(ai)) / 100,
+            )
+            for mi, di, ai in zip(m, d, a, strict=True)
+        ],
+        batch_size=10000,
+    )
+    asset = CoopAsset.objects.create(
+        society=society,
+        name="Bench array",
+        capacity_kw=Decimal(5000),
+        commissioned_on=date(2022, 1, 1),
+        capex=Decimal(1),
+    )
+    services.account_entry_add(
+        asset=asset, month=date(2025, 6, 1), kind="flex", amount=Decimal("9000000"), description="bench surplus"
+    )
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    t0 = time.perf_counter()
+    dist = services.distribution_commit(
+        society=society,
+        start=date(2025, 1, 1),
+        end=date(2026, 1, 1),
+        interest_rate=RATE,
+        fund_contribution=Decimal(5000),
+        today=date(2026, 2, 1),
+    )
+    seconds = time.perf_counter() - t0
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    return {
+        "bench": "dividends_commit_db",
+        "n": n,
+        "movements": int(m.size),
+        "seconds": round(seconds, 3),
+        "rate": round(n / seconds, 1),
+        "unit": "members/s",
+        "vs": {},
+        "lines": dist.lines.count(),
+        "database": django.db.connection.vendor,
+    }
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--db"]:
+        for n in [int(x) for x in argv[1:]] or [20_000]:
+            print(json.dumps(bench_db(n)), flush=True)
+        return
     sizes = [int(x) for x in argv] or [2_000, 20_000]
     for n in sizes:
         print(json.dumps(bench(n, reference=n <= 20_000)), flush=True)

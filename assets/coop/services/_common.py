@@ -65,6 +65,16 @@ def member_account(member: Member) -> LedgerAccount:
     )
 
 
+def member_accounts(society: Society, members: list[Member]) -> dict[int, LedgerAccount]:
+    """Share accounts for many members in one query (creating any that are missing)."""
+    codes = {society.ledger_code(m.ledger_suffix): m for m in members}
+    found = {a.code: a for a in LedgerAccount.objects.filter(community=society.community, code__in=list(codes))}
+    out = {}
+    for code, m in codes.items():
+        out[m.pk] = found[code] if code in found else member_account(m)
+    return out
+
+
 def fund_balance_account(fund: BenefitFund) -> LedgerAccount:
     return ledger_account(
         community=fund.community,

@@ -15,7 +15,7 @@ from community.services.ledger import EntrySpec, ledger_post, ledger_post_many
 
 from ..models import Distribution, DistributionLine, FundPayment, Member, ShareTransaction, Society
 from ..selectors import distribution_preview
-from ._common import SOURCE, fund_balance_account, member_account, money, society_account
+from ._common import SOURCE, fund_balance_account, member_accounts, money, society_account
 
 
 def _when(d: date) -> datetime:
@@ -104,9 +104,10 @@ def distribution_commit(
     if t["donated"]:
         lines.append((fund_balance_account(fund), -t["donated"]))
     reinvest_rows = []
+    accounts = member_accounts(society, [ln.member for ln in preview.lines if ln.new_shares])
     for ln in preview.lines:
         if ln.new_shares:
-            lines.append((member_account(ln.member), -ln.reinvested))
+            lines.append((accounts[ln.member.pk], -ln.reinvested))
             reinvest_rows.append(
                 ShareTransaction(
                     society=society,
