@@ -767,7 +767,7 @@ def distribution_new(request: HttpRequest, community, society) -> HttpResponse:
         surplus = selectors.society_surplus(society, start, end)
     return _render(
         request,
-        "coop/distribution_new.html",
+        "coop/distribution_new.html#distribution" if request.htmx else "coop/distribution_new.html",
         {
             "community": community,
             "society": society,

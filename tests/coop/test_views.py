@@ -239,3 +239,14 @@ def test_a_corporate_fund_is_set_up_and_its_due_contribution_shown(world, client
     body = r.content.decode()
     assert r.status_code == 200 and "Sunfield fund" in body
     assert "£20,000.00" in body  # 20 MW × £1,000/MW for this year
+
+
+def test_htmx_preview_returns_only_the_distribution_fragment(world, client_as, society):
+    r = client_as("treasurer").get(
+        _url("distribution_new", society),
+        {"year": "2025", "interest_rate": "4", "fund_contribution": "0"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = r.content.decode()
+    assert r.status_code == 200 and "Preview: £60.00 interest to 2 members" in body
+    assert "<html" not in body
