@@ -186,6 +186,7 @@ class Application(models.Model):
         PENDING = "pending", "Awaiting payment / close"
         ALLOTTED = "allotted", "Shares allotted"
         REFUNDED = "refunded", "Money returned"
+        LAPSED = "lapsed", "Not paid: lapsed"
         WITHDRAWN = "withdrawn", "Withdrawn by applicant"
 
     offer = models.ForeignKey(ShareOffer, on_delete=models.CASCADE, related_name="applications")

@@ -137,3 +137,25 @@ def test_a_statement_matching_nothing_writes_nothing(world):
     with pytest.raises(DomainError, match="matches an application"):
         services.statement_import(offer=offer, text="Date,Reference,Amount\n2025-01-02,nobody,10\n")
     assert Payment.objects.count() == 0 and ShareTransaction.objects.count() == 0
+
+
+def test_unpaid_applications_lapse_and_a_former_member_rejoins_with_their_number(world):
+    from assets.coop.models import Member
+
+    society = make_society(world)
+    first = make_offer(society, code="ONE")
+    apply_and_pay(first, "Ann", 1000, user=world.users["member"])
+    services.offer_close(offer=first, today=CLOSES)
+    ann = Member.objects.get(society=society)
+    services.member_close(member=ann, reason="closure", day=date(2028, 5, 1))
+    services.withdrawals_pay(society=society, today=date(2028, 8, 1), budget=Decimal(1000))
+    ann.refresh_from_db()
+    assert ann.status == Member.Status.CEASED
+    second = make_offer(society, code="TWO", min_raise=Decimal(100))
+    apply_and_pay(second, "Ann", 300, user=world.users["member"])
+    unpaid = apply_and_pay(second, "Bob", 200, paid=0)
+    services.offer_close(offer=second, today=CLOSES)
+    ann.refresh_from_db()
+    unpaid.refresh_from_db()
+    assert (ann.status, ann.number, services.holding_of(ann)) == (Member.Status.ACTIVE, 1, Decimal("300.00"))
+    assert unpaid.status == Application.Status.LAPSED

@@ -344,6 +344,10 @@ def offer_close(*, offer: ShareOffer, today: date, actor: Any | None = None) -> 
             member = app.member
             if member is None:
                 member = Member.objects.filter(society=society, user=app.user).first() if app.user_id else None
+            if member is not None and member.status != Member.Status.ACTIVE:
+                # a former member who sold out and now re-joins keeps their membership number
+                member.status, member.ceased_on = Member.Status.ACTIVE, None
+                member.save(update_fields=["status", "ceased_on"])
             if member is None:
                 member = member_admit(
                     society=society,
@@ -385,7 +389,7 @@ def offer_close(*, offer: ShareOffer, today: date, actor: Any | None = None) -> 
                 )
             )
         else:
-            app.status = Application.Status.REFUNDED
+            app.status = Application.Status.REFUNDED if app.paid else Application.Status.LAPSED
             if app.paid:
                 entries.append(
                     EntrySpec(
