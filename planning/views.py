@@ -159,6 +159,7 @@ def plan_detail(request: HttpRequest, community, plan_id: int) -> HttpResponse:
 def buildings(request: HttpRequest, community, plan_id: int) -> HttpResponse:
     plan = selectors.plan_for(community, plan_id)
     form = ImportForm(request.POST or None, request.FILES or None)
+    form.fields.pop("source")
     outcome = None
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -572,6 +573,8 @@ def workshop_detail(request: HttpRequest, community, plan_id: int, workshop_id: 
             "engage",
             workshop=workshop,
             attendance=selectors.attendance(workshop),
+            came=workshop.attendance.filter(attended=True).count(),
+            invited=workshop.attendance.filter(invited=True).count(),
             notes_form=notes_form,
             idea_form=idea_form,
             ideas=workshop.ideas.all(),

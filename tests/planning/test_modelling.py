@@ -381,3 +381,50 @@ def test_results_serialise_to_json_types():
 
     r = scenario([OptionChoice("pv", "rooftop_pv", {2026: 0.5})])
     json.dumps(r.to_dict())
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    n=st.integers(3, 25),
+    pv=st.floats(0, 1),
+    batt=st.floats(0, 1),
+    hp=st.floats(0, 0.6),
+    gl=st.floats(0, 0.4),
+    ev=st.floats(0, 1),
+    seed=st.integers(0, 1000),
+)
+def test_scenario_books_balance(n, pv, batt, hp, gl, ev, seed):
+    rng = np.random.default_rng(seed)
+    buildings = [
+        Building(
+            ref=f"b{i}",
+            building_type=["house", "flat", "school"][i % 3],
+            floor_area_m2=float(rng.uniform(40, 900)),
+            lat=52.4,
+            lon=-1.9,
+            epc_band="BCDEFG"[i % 6],
+            heating_fuel=["gas", "oil", "electric"][i % 3],
+            roof_area_m2=float(rng.uniform(10, 60)),
+            roof_azimuth_deg=float(rng.uniform(90, 270)),
+            node="f1" if i % 2 else "f2",
+        )
+        for i in range(n)
+    ]
+    opts = [
+        OptionChoice("pv", "rooftop_pv", {2026: pv}),
+        OptionChoice("b", "battery", {2027: batt}),
+        OptionChoice("hp", "heat_pump", {2028: hp}),
+        OptionChoice("gl", "ground_loop", {2029: gl}),
+        OptionChoice("ev", "ev_charger", {2030: ev}),
+    ]
+    r = run_scenario(buildings, NODES, opts, start_year=2026, end_year=2031, current_year=2026, seed=seed)
+    assert sum(y.capex_gbp for y in r.years) == r.total_capex_gbp
+    assert sum(o["capex_gbp"] for o in r.options) == r.total_capex_gbp
+    for y in r.years:
+        assert 0.0 <= y.self_sufficiency <= 1.0
+        net_grid = y.grid_import_wh - y.grid_export_wh
+        net_need = y.demand_elec_wh - y.generation_wh
+        # the grid supplies what demand needs beyond local generation, plus battery losses (never less)
+        assert net_grid >= net_need - 5
+        assert net_grid - net_need <= 0.2 * max(y.generation_wh, 1) + 5
+    assert [y.capex_cumulative_gbp for y in r.years] == sorted(y.capex_cumulative_gbp for y in r.years)
