@@ -72,9 +72,12 @@ def _meters(community, school):
             owner_name=SOCIETY,
             rated_power_w=ARRAY_KWP * 1000,
         )
-    gen, _ = Meter.objects.get_or_create(
-        serial=GEN_SERIAL, defaults={"site": school, "device": device, "kind": Meter.Kind.GENERATION}
-    )
+    # the devices demo may already meter the array: use its generation meter if so
+    gen = Meter.objects.filter(device=device, kind=Meter.Kind.GENERATION).order_by("pk").first()
+    if gen is None:
+        gen, _ = Meter.objects.get_or_create(
+            serial=GEN_SERIAL, defaults={"site": school, "device": device, "kind": Meter.Kind.GENERATION}
+        )
     exp, _ = Meter.objects.get_or_create(serial=EXPORT_MPAN, defaults={"site": school, "kind": Meter.Kind.SITE})
     return gen, exp
 
@@ -85,7 +88,7 @@ def _readings(school, gen_meter, export_meter, until: datetime) -> None:
     from assets.domain import profiles
     from assets.models import IntervalReading
 
-    if gen_meter.readings.exists():
+    if export_meter.readings.exists():
         return
     times = pd.date_range(READINGS_FROM, until, freq="30min", inclusive="left")
     if len(times) == 0:
@@ -103,18 +106,7 @@ def _readings(school, gen_meter, export_meter, until: datetime) -> None:
     k = profiles.Cloudiness(seed=2024).series(len(times), 1800.0)
     gen_w = profiles.pv_ac_w(array, dc, k)
     gen_wh = (gen_w // 2).astype(np.int64)
-    demand_w = np.empty(len(times))
-    years = pd.DatetimeIndex(times).tz_convert(profiles.LONDON).year
-    for year in np.unique(years):
-        start, per_kwh = profiles._slp_year("G25", int(year))
-        mask = years == year
-        slots = ((times[mask] - pd.Timestamp(start)).total_seconds() // 900).astype(int)
-        slots = np.clip(slots, 0, per_kwh.size - 1)
-        demand_w[mask] = per_kwh[slots] * SCHOOL_KWH_YEAR
-    demand_wh = (demand_w / 2).astype(np.int64)
-    onsite = np.minimum(gen_wh, demand_wh)
-    export_wh = gen_wh - onsite
-    py_times = times.to_pydatetime()
+    # ignore_conflicts: where the devices demo already metered a half-hour, its reading stands
     IntervalReading.objects.bulk_create(
         [
             IntervalReading(
@@ -125,21 +117,52 @@ def _readings(school, gen_meter, export_meter, until: datetime) -> None:
                 export_wh=int(g),
                 source=IntervalReading.Source.TELEMETRY,
             )
-            for t, g in zip(py_times, gen_wh, strict=False)
+            for t, g in zip(times.to_pydatetime(), gen_wh, strict=True)
         ],
         batch_size=5000,
+        ignore_conflicts=True,
     )
+    rows = list(
+        gen_meter.readings.filter(period_start__gte=READINGS_FROM, period_start__lt=until)
+        .order_by("period_start")
+        .values_list("period_start", "export_wh", "period_minutes")
+    )
+    _export(
+        school,
+        export_meter,
+        pd.DatetimeIndex([t for t, _, _ in rows]),
+        np.array([wh for _, wh, _ in rows], dtype=np.int64),
+        np.array([pm for _, _, pm in rows]),
+    )
+
+
+def _export(school, export_meter, times: pd.DatetimeIndex, gen_wh: np.ndarray, minutes: np.ndarray) -> None:
+    """The school uses what it can of the array's output (BDEW commercial profile G25 scaled to its
+    annual use); the rest leaves through its export meter."""
+    from assets.domain import profiles
+    from assets.models import IntervalReading
+
+    demand_w = np.empty(len(times))
+    years = pd.DatetimeIndex(times).tz_convert(profiles.LONDON).year
+    for year in np.unique(years):
+        start, per_kwh = profiles._slp_year("G25", int(year))
+        mask = years == year
+        slots = ((times[mask] - pd.Timestamp(start)).total_seconds() // 900).astype(int)
+        slots = np.clip(slots, 0, per_kwh.size - 1)
+        demand_w[mask] = per_kwh[slots] * SCHOOL_KWH_YEAR
+    demand_wh = (demand_w * minutes / 60).astype(np.int64)
+    export_wh = gen_wh - np.minimum(gen_wh, demand_wh)
     IntervalReading.objects.bulk_create(
         [
             IntervalReading(
                 meter=export_meter,
                 period_start=t,
-                period_minutes=30,
+                period_minutes=int(pm),
                 import_wh=0,
                 export_wh=int(e),
                 source=IntervalReading.Source.CSV,
             )
-            for t, e in zip(py_times, export_wh, strict=False)
+            for t, e, pm in zip(times.to_pydatetime(), export_wh, minutes, strict=True)
         ],
         batch_size=5000,
     )
