@@ -44,11 +44,15 @@ class ScenarioForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     start_year = forms.IntegerField(initial=lambda: timezone.now().year)
     end_year = forms.IntegerField(initial=2040)
-    copy_from = forms.ChoiceField(required=False, label="Start from a copy of")
+    pathway = forms.ChoiceField(required=False, label="Start from a pathway (seed 002, 3.5)")
+    copy_from = forms.ChoiceField(required=False, label="…or from a copy of")
 
     def __init__(self, *args, scenarios=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["copy_from"].choices = BLANK + [(str(s.pk), s.name) for s in scenarios]
+        from planning.domain.pathways import PATHWAYS
+
+        self.fields["pathway"].choices = BLANK + [(p.key, p.label) for p in PATHWAYS]
 
 
 class OptionForm(forms.Form):

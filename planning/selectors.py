@@ -342,7 +342,9 @@ def workshops(plan: Plan) -> QuerySet[Workshop]:
 
 
 def attendance(workshop: Workshop) -> QuerySet[Attendance]:
-    return workshop.attendance.select_related("user").order_by("-attended", "user__last_name", "user__first_name", "name")
+    return workshop.attendance.select_related("user").order_by(
+        "-attended", "user__last_name", "user__first_name", "name"
+    )
 
 
 def ideas(plan: Plan) -> QuerySet[Idea]:

@@ -345,6 +345,7 @@ def scenario_create(
     end_year: Any,
     description: str = "",
     copy_from: Scenario | None = None,
+    pathway: str = "",
     actor: Any = None,
 ) -> Scenario:
     name = (name or "").strip()
@@ -361,6 +362,26 @@ def scenario_create(
         description=description,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    if pathway:
+        from planning.domain.pathways import PATHWAYS_BY_KEY, pathway_take_up
+
+        if pathway not in PATHWAYS_BY_KEY:
+            raise DomainError(f"Unknown pathway {pathway!r}.", field="pathway")
+        if copy_from is not None:
+            raise DomainError("Start from a pathway or from a copy, not both.", field="pathway")
+        p = PATHWAYS_BY_KEY[pathway]
+        if not description:
+            scenario.description = f"{p.label}: {p.story}"
+            scenario.save(update_fields=["description"])
+        for kind, take_up, params in pathway_take_up(p, s, e):
+            ScenarioOption.objects.create(
+                scenario=scenario,
+                key=f"{kind}-1",
+                kind=kind,
+                label=OPTION_LABELS[kind],
+                params=params,
+                take_up={str(y): v for y, v in sorted(take_up.items())},
+            )
     if copy_from is not None:
         for o in copy_from.options.all():
             ScenarioOption.objects.create(

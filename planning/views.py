@@ -21,6 +21,7 @@ from community.models import Role
 from planning import charts, selectors, services
 from planning.domain.csvio import BUILDING_COLUMNS, NETWORK_COLUMNS, POWER_FACTOR
 from planning.domain.modelling import OPTION_KINDS, OPTION_LABELS
+from planning.domain.pathways import PATHWAYS
 from planning.domain.preferences import CRITERIA, CRITERIA_LABELS
 from planning.domain.reference import ASSUMPTIONS_BY_KEY, DEFAULT_ASSUMPTIONS
 from planning.forms import (
@@ -333,6 +334,7 @@ def scenarios(request: HttpRequest, community, plan_id: int) -> HttpResponse:
                     start_year=d["start_year"],
                     end_year=d["end_year"],
                     copy_from=copy,
+                    pathway=d.get("pathway") or "",
                     actor=request.user,
                 )
             except DomainError as exc:
@@ -342,11 +344,13 @@ def scenarios(request: HttpRequest, community, plan_id: int) -> HttpResponse:
         return render(
             request,
             "planning/scenarios.html",
-            _ctx(request, community, plan, "scenarios", scenarios=existing, form=form),
+            _ctx(request, community, plan, "scenarios", scenarios=existing, form=form, pathways=PATHWAYS),
             status=400,
         )
     return render(
-        request, "planning/scenarios.html", _ctx(request, community, plan, "scenarios", scenarios=existing, form=form)
+        request,
+        "planning/scenarios.html",
+        _ctx(request, community, plan, "scenarios", scenarios=existing, form=form, pathways=PATHWAYS),
     )
 
 

@@ -346,3 +346,15 @@ def test_members_see_the_map_without_addresses(plan, client_as):
     url = reverse("planning:plan", kwargs={"slug": plan.community.slug, "plan_id": plan.pk})
     assert "1 Test Street" not in client_as("member").get(url).content.decode()
     assert "1 Test Street" in client_as("convenor").get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    "key", ["simple_vpp", "rooftop_pv", "advanced_vpp", "energy_share", "wind_dividend", "private_wire"]
+)
+def test_every_seed_pathway_starts_a_computable_scenario(plan, key):
+    y = this_year()
+    s = services.scenario_create(plan=plan, name=key, start_year=y, end_year=y + 8, pathway=key)
+    assert s.options.exists() and s.description
+    done = computed(s)
+    assert done.status == Scenario.Status.DONE, done.error
+    assert Decimal(done.result["total_capex_gbp"]) > 0
