@@ -189,3 +189,43 @@ class VersionList(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.versions(_plan(self.request, self.kwargs["slug"], self.kwargs["plan_id"]))
+
+
+class ImportInputSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="CSV with a header row")
+    dry_run = serializers.BooleanField(default=True)
+
+
+class BuildingsImport(APIView):
+    """Check (dry_run) or save a buildings CSV; bad rows come back by line number."""
+
+    @extend_schema(request=ImportInputSerializer, responses=None)
+    def post(self, request, slug, plan_id):
+        plan = _plan(request, slug, plan_id, CONVENOR)
+        data = ImportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        out = services.plan_buildings_import(
+            plan=plan, text=data.validated_data["text"], dry_run=data.validated_data["dry_run"], actor=request.user
+        )
+        body = {
+            "rows": len(out.rows),
+            "saved": out.saved,
+            "dry_run": out.dry_run,
+            "errors": [{"line": e.line, "message": e.message} for e in out.errors],
+        }
+        if out.errors:
+            body["detail"] = f"{len(out.errors)} row(s) have problems; nothing was saved."
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=status.HTTP_201_CREATED if out.saved else status.HTTP_200_OK)
+
+
+class CurrentState(APIView):
+    """Annual demand and generation by fuel and end use (Wh), carbon (kg), headroom."""
+
+    @extend_schema(responses=None)
+    def get(self, request, slug, plan_id):
+        from dataclasses import asdict
+
+        plan = _plan(request, slug, plan_id)
+        cs = selectors.plan_current_state(plan)
+        return Response({"current_state": asdict(cs) if cs else None})

@@ -12,4 +12,6 @@ urlpatterns = [
     path(P + "scenarios/<int:scenario_id>/compute/", api.ScenarioCompute.as_view(), name="scenario-compute"),
     path(P + "preferences/", api.PreferenceRecord.as_view(), name="preference-record"),
     path(P + "versions/", api.VersionList.as_view(), name="version-list"),
+    path(P + "buildings/import/", api.BuildingsImport.as_view(), name="buildings-import"),
+    path(P + "current-state/", api.CurrentState.as_view(), name="current-state"),
 ]

@@ -249,4 +249,13 @@ ROUTES = [
         data=lambda w: {"option_kind": "wind_turbine", "score": 2},
     ),
     Route("planning-api:version-list", ANY_ROLE, kwargs=api_p, api=True),
+    Route(
+        "planning-api:buildings-import",
+        CONVENOR,
+        kwargs=api_p,
+        api=True,
+        method="post",
+        data=lambda w: {"text": TEXT_CSV, "dry_run": "true"},
+    ),
+    Route("planning-api:current-state", ANY_ROLE, kwargs=api_p, api=True),
 ]

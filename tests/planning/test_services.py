@@ -358,3 +358,20 @@ def test_every_seed_pathway_starts_a_computable_scenario(plan, key):
     done = computed(s)
     assert done.status == Scenario.Status.DONE, done.error
     assert Decimal(done.result["total_capex_gbp"]) > 0
+
+
+def test_api_import_reports_bad_lines_and_saves_nothing(plan, client_as):
+    url = reverse("planning-api:buildings-import", kwargs={"slug": plan.community.slug, "plan_id": plan.pk})
+    bad = GOOD_CSV + "v3,,,52.1,-1.9,house,90,D,gas,,,,120,,,\n"
+    r = client_as("convenor").post(url, {"text": bad, "dry_run": False}, content_type="application/json")
+    assert r.status_code == 400
+    assert r.json()["errors"] == [{"line": 4, "message": "Roof tilt must be between 0 and 90 degrees, got 120."}]
+    assert plan.buildings.count() == 3
+    r = client_as("convenor").post(url, {"text": GOOD_CSV, "dry_run": False}, content_type="application/json")
+    assert r.status_code == 201 and r.json()["saved"] == 2 and plan.buildings.count() == 5
+    state = (
+        client_as("member")
+        .get(reverse("planning-api:current-state", kwargs={"slug": plan.community.slug, "plan_id": plan.pk}))
+        .json()["current_state"]
+    )
+    assert state["buildings"] == 5 and state["gas_wh"] > 0
