@@ -283,6 +283,14 @@ class SettlementRun(models.Model):
     missing = models.JSONField(default=list, blank=True, help_text="Participant ids without readings.")
     message = models.CharField(max_length=300, blank=True)
     posted_revision = models.IntegerField(default=-1, help_text="Revision whose money is in the ledger.")
+    ledger_key = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Idempotency key of the ledger entry holding this period's money (its own, or a batch day's).",
+    )
+    account_nets = models.JSONField(
+        default=dict, blank=True, help_text="Pence posted (debit +) to supplier, operator and fund for this period."
+    )
     settled_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -935,6 +935,27 @@ def _accounts(market: Market, keys: Iterable[str], cache: dict) -> dict:
         found = LedgerAccount.objects.filter(community=market.community, code__in=[f"lem:{k}" for k in missing])
         for acc in found:
             cache[acc.code[4:]] = acc
+        members = [int(k.split(":")[1]) for k in missing if k not in cache and k.startswith("member:")]
+        if members:  # first settlement of many members: create their accounts in one go
+            LedgerAccount.objects.bulk_create(
+                [
+                    LedgerAccount(
+                        community=market.community,
+                        code=f"lem:member:{pid}",
+                        name=f"Market member {pseudo}",
+                        kind=LedgerAccount.Kind.ASSET,
+                        user_id=uid,
+                    )
+                    for pid, uid, pseudo in Participant.objects.filter(pk__in=members).values_list(
+                        "id", "user_id", "pseudonym"
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+            for acc in LedgerAccount.objects.filter(
+                community=market.community, code__in=[f"lem:member:{m}" for m in members]
+            ):
+                cache[acc.code[4:]] = acc
         for k in missing:
             if k not in cache:
                 _account(market, k, cache)
@@ -1035,13 +1056,12 @@ def settlement_settle_period(
         run = SettlementRun.objects.select_for_update().get(pk=run.pk)
         inputs = _period_inputs(market, period_start)
         rule = rules_in_force(market, period_start)
-        state_hash = hashlib.sha256(
-            (
-                inputs.readings_hash
-                + json.dumps([(t.trade_id, t.qty_wh, t.buyer_price, t.seller_price) for t in inputs.trades])
-                + f"|rule{rule.pk}|fp{sorted(p.id for p in inputs.participants if p.fuel_poor)}"
-            ).encode()
-        ).hexdigest()
+        state_hash = _state_hash(
+            inputs.readings_hash,
+            [(t.trade_id, t.qty_wh, t.buyer_price, t.seller_price) for t in inputs.trades],
+            rule.pk,
+            sorted(p.id for p in inputs.participants if p.fuel_poor),
+        )
         if run.status == SettlementRun.Status.SETTLED and run.readings_hash == state_hash:
             return run
         rules = _rules_for(rule, market, period_start)
@@ -1058,6 +1078,7 @@ def settlement_settle_period(
             run.rule = rule
             run.save(update_fields=["missing", "message", "rule", "updated_at"])
             return run
+        old_nets = _posted_nets(run) if run.status == SettlementRun.Status.SETTLED else {}
         SettlementLine.objects.filter(run=run).delete()
         SettlementLine.objects.bulk_create(_lines_for(run, result, rules, inputs.participants), batch_size=2000)
         was_settled = run.status == SettlementRun.Status.SETTLED
@@ -1072,48 +1093,104 @@ def settlement_settle_period(
         )
         run.settled_at = now
         run.save()
-        _post_settlement(market, run, result)
+        _post_settlement(market, run, result, old_nets=old_nets)
         return run
+
+
+def _state_hash(readings_digest: str, trades: list[tuple], rule_pk: int, fuel_poor_ids: list[int]) -> str:
+    """What a settlement depends on: readings, trades, rule version, who is fuel poor."""
+    return hashlib.sha256(
+        (readings_digest + json.dumps([list(t) for t in trades]) + f"|rule{rule_pk}|fp{fuel_poor_ids}").encode()
+    ).hexdigest()
 
 
 def _settle_key(market: Market, run: SettlementRun, revision: int) -> str:
     return f"lem:settle:{market.pk}:{run.period_start.isoformat()}:r{revision}"
 
 
+DAY_KEY = "lem:settle-day:"
+
+
+def _posted_nets(run: SettlementRun) -> dict[str, int]:
+    """Pence (debit +) this period currently has in the ledger, per account key."""
+    nets = {
+        f"member:{pid}": int(round(total * 100))
+        for pid, total in ((line.participant_id, line.total) for line in SettlementLine.objects.filter(run=run))
+    }
+    nets.update({k: int(v) for k, v in (run.account_nets or {}).items()})
+    return {k: v for k, v in nets.items() if v}
+
+
+def _nets_of(result: sm.PeriodSettlement) -> dict[str, int]:
+    return {k: -v for k, v in result.net_by_account().items() if v}
+
+
 def _post_settlement(
-    market: Market, run: SettlementRun, result: sm.PeriodSettlement, cache: dict | None = None
+    market: Market,
+    run: SettlementRun,
+    result: sm.PeriodSettlement,
+    cache: dict | None = None,
+    old_nets: dict[str, int] | None = None,
 ) -> None:
+    """Post the period's money. A re-settlement reverses the period's own
+    entry and posts the new one; a period whose money sits in a batch day
+    entry gets a correction entry with the difference instead (the day entry
+    stays as it was: entries are never edited)."""
     from community.models import JournalEntry
 
     cache = {} if cache is None else cache
-    if run.posted_revision >= 0 and run.posted_revision != run.revision:
-        old = JournalEntry.objects.filter(
-            community=market.community, idempotency_key=_settle_key(market, run, run.posted_revision)
-        ).first()
-        if old is not None:
-            ledger_reverse(
-                entry=old,
-                memo=f"Reversal: settlement of {run.period_start:%Y-%m-%d %H:%M} UTC r{run.posted_revision} (late data)",
-                idempotency_key=_settle_key(market, run, run.posted_revision) + ":reversal",
+    nets = _nets_of(result)
+    key = _settle_key(market, run, run.revision)
+    stamp = f"{run.period_start:%Y-%m-%d %H:%M} UTC"
+    if run.ledger_key.startswith(DAY_KEY) and run.posted_revision >= 0:
+        delta = {k: nets.get(k, 0) - (old_nets or {}).get(k, 0) for k in set(nets) | set(old_nets or {})}
+        delta = {k: v for k, v in delta.items() if v}
+        if delta:
+            accounts = _accounts(market, delta, cache)
+            ledger_post_many(
+                community=market.community,
+                entries=[
+                    EntrySpec(
+                        lines=[(accounts[k], Decimal(v) / 100) for k, v in sorted(delta.items())],
+                        memo=f"Correction: settlement of {stamp} revision {run.revision} (late or corrected data)",
+                        source="lem.settlement",
+                        idempotency_key=key + ":correction",
+                        effective_at=run.period_start,
+                        reference=f"period:{run.period_start.isoformat()}",
+                    )
+                ],
             )
-    lines = _lines_from_transfers(market, result.transfers, cache)
-    if lines:
-        ledger_post_many(
-            community=market.community,
-            entries=[
-                EntrySpec(
-                    lines=lines,
-                    memo=f"Market settlement {run.period_start:%Y-%m-%d %H:%M} UTC"
-                    + (f" (revision {run.revision})" if run.revision else ""),
-                    source="lem.settlement",
-                    idempotency_key=_settle_key(market, run, run.revision),
-                    effective_at=run.period_start,
-                    reference=f"period:{run.period_start.isoformat()}",
+    else:
+        if run.posted_revision >= 0 and run.posted_revision != run.revision:
+            old = JournalEntry.objects.filter(
+                community=market.community,
+                idempotency_key=run.ledger_key or _settle_key(market, run, run.posted_revision),
+            ).first()
+            if old is not None:
+                ledger_reverse(
+                    entry=old,
+                    memo=f"Reversal: settlement of {stamp} r{run.posted_revision} (late data)",
+                    idempotency_key=old.idempotency_key + ":reversal",
                 )
-            ],
-        )
+        lines = _lines_from_transfers(market, result.transfers, cache)
+        if lines:
+            ledger_post_many(
+                community=market.community,
+                entries=[
+                    EntrySpec(
+                        lines=lines,
+                        memo=f"Market settlement {stamp}" + (f" (revision {run.revision})" if run.revision else ""),
+                        source="lem.settlement",
+                        idempotency_key=key,
+                        effective_at=run.period_start,
+                        reference=f"period:{run.period_start.isoformat()}",
+                    )
+                ],
+            )
+        run.ledger_key = key
+    run.account_nets = {k: v for k, v in nets.items() if not k.startswith("member:")}
     run.posted_revision = run.revision
-    run.save(update_fields=["posted_revision"])
+    run.save(update_fields=["posted_revision", "ledger_key", "account_nets"])
 
 
 # --------------------------------------------------------------------------

@@ -380,3 +380,197 @@ def statement_totals(
 
 def pence_to_gbp(pence: int) -> Decimal:
     return (Decimal(pence) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --------------------------------------------------------------------------
+# many periods at once (numpy): the same numbers as settle_period
+
+
+def _allocate_groups(exact: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Largest-remainder pennies per group, items in their given order.
+
+    Same result as ``allocate_pennies`` applied to each group separately
+    (items of a group in array order; ties to the earlier item).
+    """
+    import numpy as np
+
+    exact = np.asarray(exact, dtype=np.int64)
+    if len(exact) == 0:
+        return np.zeros(0, dtype=np.int64)
+    floors = exact // MICRO
+    rems = exact - floors * MICRO
+    sums = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(sums, group, exact)
+    q, r = np.divmod(np.abs(sums), MICRO)
+    totals = np.where(sums >= 0, q + (2 * r >= MICRO), -(q + (2 * r >= MICRO)))
+    fsum = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(fsum, group, floors)
+    left = totals - fsum
+    pos = np.arange(len(exact))
+    order = np.lexsort((pos, -rems, group))
+    g_sorted = group[order]
+    starts = np.searchsorted(g_sorted, np.arange(n_groups), side="left")
+    rank = np.empty(len(exact), dtype=np.int64)
+    rank[order] = np.arange(len(exact)) - starts[g_sorted]
+    return floors + (rank < left[group])
+
+
+@dataclass
+class BatchResult:
+    """Per (period, member) pennies; member pays positive amounts."""
+
+    local_cost: np.ndarray
+    local_income: np.ndarray
+    supplier_cost: np.ndarray
+    supplier_income: np.ndarray
+    fees: np.ndarray
+    discount: np.ndarray
+    bought_wh: np.ndarray
+    sold_wh: np.ndarray
+    from_supplier_wh: np.ndarray
+    to_supplier_wh: np.ndarray
+    rent: np.ndarray  # per period
+    fund_cut: np.ndarray  # per period
+
+    @property
+    def member_net(self) -> np.ndarray:
+        return (
+            self.local_cost - self.local_income + self.supplier_cost - self.supplier_income + self.fees - self.discount
+        )
+
+    def account_nets(self, p: int) -> dict[str, int]:
+        """The period's net per account, like PeriodSettlement.net_by_account() negated
+        (debit positive: what each account pays)."""
+        return {
+            "supplier": -int(self.supplier_cost[p].sum() - self.supplier_income[p].sum()),
+            "operator": -int(self.fees[p].sum()) + int(self.fund_cut[p]),
+            "fund": -int(self.rent[p]) - int(self.fund_cut[p]) + int(self.discount[p].sum()),
+        }
+
+
+def settle_batch(
+    *,
+    import_wh: np.ndarray,
+    export_wh: np.ndarray,
+    trade_period: np.ndarray,
+    trade_buyer: np.ndarray,
+    trade_seller: np.ndarray,
+    trade_qty: np.ndarray,
+    trade_buyer_price: np.ndarray,
+    trade_seller_price: np.ndarray,
+    import_price: np.ndarray,
+    export_price: np.ndarray,
+    fee_fixed_micro: np.ndarray,
+    fee_bp: np.ndarray,
+    fund_share_bp: np.ndarray,
+    social_bp: np.ndarray,
+    fuel_poor: np.ndarray,
+) -> BatchResult:
+    """Settle P periods x M members at once (all readings present).
+
+    ``import_wh``/``export_wh``: P x M; trades sorted by (period, trade id),
+    members as indexes 0..M-1 in ascending member id; per-period rule arrays
+    of length P; ``fuel_poor``: bool per member. Equal, penny for penny, to
+    ``settle_period`` run period by period (tested).
+    """
+    import numpy as np
+
+    P, M = import_wh.shape
+    PM = P * M
+    tp = np.asarray(trade_period, dtype=np.int64)
+    tb = np.asarray(trade_buyer, dtype=np.int64)
+    ts = np.asarray(trade_seller, dtype=np.int64)
+    tq = np.asarray(trade_qty, dtype=np.int64)
+    be = tq * np.asarray(trade_buyer_price, dtype=np.int64)
+    se = tq * np.asarray(trade_seller_price, dtype=np.int64)
+
+    # 1. local trades
+    buy_p = _allocate_groups(be, tp, P)
+    sell_p = _allocate_groups(se, tp, P)
+    cell_b = tp * M + tb
+    cell_s = tp * M + ts
+    bought = np.bincount(cell_b, weights=tq, minlength=PM).astype(np.int64).reshape(P, M)
+    sold = np.bincount(cell_s, weights=tq, minlength=PM).astype(np.int64).reshape(P, M)
+    lc = np.zeros(PM, dtype=np.int64)
+    np.add.at(lc, cell_b, buy_p)
+    li = np.zeros(PM, dtype=np.int64)
+    np.add.at(li, cell_s, sell_p)
+    rent = np.zeros(P, dtype=np.int64)
+    np.add.at(rent, tp, buy_p - sell_p)
+
+    # 2. supplier imbalance: lines ordered (member, kind) per period; charges and credits apart
+    imp = np.asarray(import_wh, dtype=np.int64)
+    exp = np.asarray(export_wh, dtype=np.int64)
+    kinds_wh = np.stack(
+        (
+            np.maximum(imp - bought, 0),
+            np.maximum(bought - imp, 0),
+            np.maximum(exp - sold, 0),
+            np.maximum(sold - exp, 0),
+        ),
+        axis=2,
+    )  # P x M x 4: import, spill, export, shortfall
+    ip = np.asarray(import_price, dtype=np.int64)[:, None, None]
+    ep = np.asarray(export_price, dtype=np.int64)[:, None, None]
+    signed = kinds_wh * np.concatenate((ip, -ep, -ep, ip), axis=2)
+    flat = signed.reshape(-1)
+    period_of = np.repeat(np.arange(P), M * 4)
+    pennies = np.zeros(len(flat), dtype=np.int64)
+    for sign in (1, -1):
+        sel = np.flatnonzero(flat > 0) if sign > 0 else np.flatnonzero(flat < 0)
+        if len(sel):
+            pennies[sel] = sign * _allocate_groups(np.abs(flat[sel]), period_of[sel], P)
+    pennies = pennies.reshape(P, M, 4)
+    sc = pennies[:, :, 0] + pennies[:, :, 3]
+    si = -(pennies[:, :, 1] + pennies[:, :, 2])
+
+    # 3. fees: each side fixed + bp of its value; allocated over the period's trading members
+    fixed = np.asarray(fee_fixed_micro, dtype=np.int64)
+    fbp = np.asarray(fee_bp, dtype=np.int64)
+    fees = np.zeros(PM, dtype=np.int64)
+    charged = (fixed[tp] > 0) | (fbp[tp] > 0)
+    if charged.any():
+        fe = np.zeros(PM, dtype=np.int64)
+        party = np.zeros(PM, dtype=bool)
+        np.add.at(fe, cell_b[charged], fixed[tp][charged] + be[charged] * fbp[tp][charged] // BP)
+        np.add.at(fe, cell_s[charged], fixed[tp][charged] + se[charged] * fbp[tp][charged] // BP)
+        party[cell_b[charged]] = True
+        party[cell_s[charged]] = True
+        cells = np.flatnonzero(party)  # ascending: period, then member
+        fees[cells] = _allocate_groups(fe[cells], cells // M, P)
+    fees = fees.reshape(P, M)
+    fee_total = fees.sum(axis=1)
+    fund = np.asarray(fund_share_bp, dtype=np.int64)
+    a = fee_total * MICRO * fund // BP
+    b = fee_total * MICRO * (BP - fund) // BP
+    fa, fb = a // MICRO, b // MICRO
+    ra, rb = a - fa * MICRO, b - fb * MICRO
+    left = fee_total - fa - fb
+    fund_cut = fa + (left >= 2) + ((left == 1) & (ra >= rb))
+
+    # 4. social tariff on what fuel-poor members pay for energy
+    sbp = np.asarray(social_bp, dtype=np.int64)
+    disc = np.zeros((P, M), dtype=np.int64)
+    poor = np.flatnonzero(np.asarray(fuel_poor, dtype=bool))
+    if len(poor) and (sbp > 0).any():
+        spent = lc.reshape(P, M) * MICRO + signed[:, :, 0] + signed[:, :, 3]
+        exact = spent[:, poor] * sbp[:, None] // BP
+        per = np.where(sbp[:, None] > 0, 1, 0)
+        rows = np.repeat(np.arange(P), len(poor))
+        d = _allocate_groups(exact.reshape(-1), rows, P).reshape(P, len(poor)) * per
+        disc[:, poor] = d
+
+    return BatchResult(
+        local_cost=lc.reshape(P, M),
+        local_income=li.reshape(P, M),
+        supplier_cost=sc,
+        supplier_income=si,
+        fees=fees,
+        discount=disc,
+        bought_wh=bought,
+        sold_wh=sold,
+        from_supplier_wh=kinds_wh[:, :, 0] + kinds_wh[:, :, 3],
+        to_supplier_wh=kinds_wh[:, :, 1] + kinds_wh[:, :, 2],
+        rent=rent,
+        fund_cut=fund_cut,
+    )

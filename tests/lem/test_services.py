@@ -311,3 +311,83 @@ def test_the_agent_bids_for_a_forecast_need_within_the_households_limits(mw):
     assert (offer.side, offer.quantity_wh) == ("offer", 1200)
     assert offer.price >= mw.seller.min_sell_price
     assert services.agent_place_orders(market=mw.market, period_start=PERIOD, now=NOW) == 0
+
+
+def test_a_month_settled_in_one_batch_equals_period_by_period_settlement(mw, world):
+    from lem.batch import settlement_settle_range
+    from lem.domain import settlement as sm
+
+    mw.buyer.fuel_poor = True
+    mw.buyer.save()
+    periods = [PERIOD + timedelta(minutes=30 * i) for i in range(4)]
+    for i, p in enumerate(periods):
+        place(mw, mw.seller, "offer", 700 + 100 * i, "12", period=p)
+        place(mw, mw.buyer, "bid", 900, "25", period=p)
+        services.market_clear(market=mw.market, period_start=p, now=p)
+        if i != 3:  # the last period's seller reading is missing
+            reading(mw.seller, p, 0, 650 + 90 * i)
+        reading(mw.buyer, p, 1000 + 37 * i, 0)
+    out = settlement_settle_range(
+        market=mw.market, start=periods[0], end=periods[-1] + timedelta(minutes=30), now=PERIOD + timedelta(days=1)
+    )
+    assert out == {"settled": 3, "pending": 1, "skipped": 0}
+    assert SettlementRun.objects.get(period_start=periods[3]).missing == [mw.seller.pk]
+    entries = JournalEntry.objects.count()
+    for p in periods[:3]:
+        inputs = services._period_inputs(mw.market, p)
+        rule = services.rules_in_force(mw.market, p)
+        one = sm.settle_period(
+            members=[x.id for x in inputs.participants],
+            trades=inputs.trades,
+            meters=inputs.meters,
+            rules=services._rules_for(rule, mw.market, p),
+            fuel_poor=[mw.buyer.pk],
+        )
+        for part in (mw.buyer, mw.seller):
+            line = SettlementLine.objects.get(run__period_start=p, participant=part)
+            assert line.total * 100 == one.member_bill(part.pk)
+        # the per-period service sees nothing new: same state hash, nothing re-posted
+        run = services.settlement_settle_period(market=mw.market, period_start=p, now=PERIOD + timedelta(days=1))
+        assert run.revision == 0
+    assert JournalEntry.objects.count() == entries
+    assert ledger_verify(world.community).ok
+    # the missing reading arrives: the per-period path settles the last period
+    reading(mw.seller, periods[3], 0, 800)
+    assert services.settlement_settle_due(market=mw.market, now=PERIOD + timedelta(days=1)) >= 1
+    assert SettlementRun.objects.get(period_start=periods[3]).status == "settled"
+
+
+def test_a_late_reading_for_a_batch_settled_period_is_corrected_with_the_difference(mw, world):
+    from community.models import LedgerAccount
+    from community.selectors import account_balance
+    from lem.batch import settlement_settle_range
+
+    periods = [PERIOD + timedelta(minutes=30 * i) for i in range(3)]
+    for p in periods:
+        place(mw, mw.seller, "offer", 800, "12", period=p)
+        place(mw, mw.buyer, "bid", 900, "25", period=p)
+        services.market_clear(market=mw.market, period_start=p, now=p)
+        reading(mw.seller, p, 0, 700)
+        reading(mw.buyer, p, 1000, 0)
+    later = PERIOD + timedelta(days=1)
+    settlement_settle_range(market=mw.market, start=periods[0], end=periods[-1] + timedelta(minutes=30), now=later)
+    assert JournalEntry.objects.filter(source="lem.settlement").count() == 1  # one entry for the day
+
+    def check_ledger_matches_lines():
+        for part in (mw.buyer, mw.seller):
+            acc = LedgerAccount.objects.get(community=world.community, code=f"lem:member:{part.pk}")
+            lines = sum(x.total for x in SettlementLine.objects.filter(participant=part))
+            assert account_balance(acc) == lines
+        assert ledger_verify(world.community).ok
+
+    check_ledger_matches_lines()
+    reading(mw.buyer, periods[1], 2500, 0)  # corrected: the buyer used much more
+    services.settlement_settle_due(market=mw.market, now=later + timedelta(minutes=5))
+    run = SettlementRun.objects.get(period_start=periods[1])
+    assert run.revision == 1
+    assert JournalEntry.objects.filter(idempotency_key__endswith=":correction").count() == 1
+    check_ledger_matches_lines()
+    # and once more, unchanged: nothing new
+    n = JournalEntry.objects.count()
+    services.settlement_settle_period(market=mw.market, period_start=periods[1], now=later + timedelta(minutes=9))
+    assert JournalEntry.objects.count() == n

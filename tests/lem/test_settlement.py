@@ -173,3 +173,92 @@ def test_settlement_reconciles_to_the_penny(trades, meters, p1, p2, fixed, fee_b
     again = settle_period(members=range(1, 7), trades=list(reversed(ts)), meters=m, rules=rules, fuel_poor=poor)
     assert again.transfers == s.transfers
     assert SUPPLIER in net or not any(t.kind in ("import", "export") for t in s.transfers)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(2, 6),
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 5),
+            st.integers(0, 5),
+            st.integers(1, 4000),
+            st.integers(0, 40_000),
+            st.integers(0, 40_000),
+        ),
+        max_size=25,
+    ),
+    st.lists(st.tuples(st.integers(0, 9000), st.integers(0, 9000)), min_size=24, max_size=24),
+    st.lists(
+        st.tuples(
+            st.integers(0, 50_000),
+            st.integers(0, 50_000),
+            st.integers(0, 2 * MICRO),
+            st.integers(0, 1000),
+            st.integers(0, 10_000),
+            st.sampled_from([0, 0, 1500, 10_000]),
+        ),
+        min_size=4,
+        max_size=4,
+    ),
+    st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_the_batch_settlement_equals_period_by_period_settlement_to_the_penny(
+    P, M, raw_trades, raw_meters, raw_rules, poor
+):
+    import numpy as np
+
+    from lem.domain.settlement import settle_batch
+
+    trades = [(p % P, b % M, s % M, q, max(x, y), min(x, y)) for p, b, s, q, x, y in raw_trades if b % M != s % M]
+    trades.sort(key=lambda t: t[0])  # stable: trade id = position
+    rules = [
+        Rules(
+            import_price=max(a, b), export_price=min(a, b), fee_fixed_micro=f, fee_bp=bp, fund_share_bp=fs, social_bp=so
+        )
+        for a, b, f, bp, fs, so in raw_rules[:P]
+    ]
+    imp = np.array([[raw_meters[p * M + m][0] for m in range(M)] for p in range(P)])
+    exp = np.array([[raw_meters[p * M + m][1] for m in range(M)] for p in range(P)])
+    res = settle_batch(
+        import_wh=imp,
+        export_wh=exp,
+        trade_period=np.array([t[0] for t in trades], dtype=np.int64),
+        trade_buyer=np.array([t[1] for t in trades], dtype=np.int64),
+        trade_seller=np.array([t[2] for t in trades], dtype=np.int64),
+        trade_qty=np.array([t[3] for t in trades], dtype=np.int64),
+        trade_buyer_price=np.array([t[4] for t in trades], dtype=np.int64),
+        trade_seller_price=np.array([t[5] for t in trades], dtype=np.int64),
+        import_price=np.array([r.import_price for r in rules]),
+        export_price=np.array([r.export_price for r in rules]),
+        fee_fixed_micro=np.array([r.fee_fixed_micro for r in rules]),
+        fee_bp=np.array([r.fee_bp for r in rules]),
+        fund_share_bp=np.array([r.fund_share_bp for r in rules]),
+        social_bp=np.array([r.social_bp for r in rules]),
+        fuel_poor=np.array(poor[:M]),
+    )
+    for p in range(P):
+        ts = [Trade(i, t[1], t[2], t[3], t[4], t[5]) for i, t in enumerate(trades) if t[0] == p]
+        one = settle_period(
+            members=range(M),
+            trades=ts,
+            meters={m: Meter(int(imp[p, m]), int(exp[p, m])) for m in range(M)},
+            rules=rules[p],
+            fuel_poor=[m for m in range(M) if poor[m]],
+        )
+        net = one.net_by_account()
+        for m in range(M):
+            k = by_kind(one, m)
+            assert res.local_cost[p, m] == k.get("local_buy", 0)
+            assert res.local_income[p, m] == -k.get("local_sell", 0)
+            assert res.supplier_cost[p, m] == k.get("import", 0) + k.get("shortfall", 0)
+            assert res.supplier_income[p, m] == -(k.get("export", 0) + k.get("spill", 0))
+            assert res.fees[p, m] == k.get("fee", 0)
+            assert res.discount[p, m] == -k.get("social", 0)
+            assert res.member_net[p, m] == one.member_bill(m)
+        nets = res.account_nets(p)
+        assert nets["supplier"] == -net.get(SUPPLIER, 0)
+        assert nets["operator"] == -net.get(OPERATOR, 0)
+        assert nets["fund"] == -net.get(FUND, 0)
