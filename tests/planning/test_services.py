@@ -375,3 +375,24 @@ def test_api_import_reports_bad_lines_and_saves_nothing(plan, client_as):
         .json()["current_state"]
     )
     assert state["buildings"] == 5 and state["gas_wh"] > 0
+
+
+def test_emission_factors_are_editable_per_plan(plan):
+    before = selectors.plan_current_state(plan).carbon_kg["gas"]
+    services.plan_set_assumptions(plan=plan, values={"gas_kg_per_kwh": "0.366"})
+    after = selectors.plan_current_state(plan).carbon_kg["gas"]
+    assert after == pytest.approx(2 * before, rel=1e-3)
+
+
+def test_workshop_list_queries_do_not_grow_with_workshops(plan, client_as, django_assert_max_num_queries):
+    url = reverse("planning:workshops", kwargs={"slug": plan.community.slug, "plan_id": plan.pk})
+    c = client_as("member")
+    for i in range(2):
+        services.workshop_create(plan=plan, title=f"W{i}", starts_at=timezone.now())
+    with django_assert_max_num_queries(14) as few:
+        c.get(url)
+    for i in range(6):
+        w = services.workshop_create(plan=plan, title=f"X{i}", starts_at=timezone.now())
+        services.idea_add(plan=plan, workshop=w, text=f"idea {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        c.get(url)
