@@ -27,6 +27,7 @@ urlpatterns = [
     path(S + "members/<int:member_id>/", views.member_detail, name="member"),
     path(S + "members/<int:member_id>/transfer/", views.member_transfer, name="member_transfer"),
     path(S + "members/<int:member_id>/close/", views.member_close, name="member_close"),
+    path(S + "members/<int:member_id>/withdraw/", views.member_withdraw, name="member_withdraw"),
     path(S + "withdrawals/", views.withdrawals, name="withdrawals"),
     path(S + "me/", views.my_shares, name="my_shares"),
     path(S + "me/withdraw/", views.my_withdrawal, name="my_withdrawal"),

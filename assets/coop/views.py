@@ -525,6 +525,35 @@ def member_close(request: HttpRequest, community, society, member_id: int) -> Ht
 
 
 @society_view(TREASURER)
+def member_withdraw(request: HttpRequest, community, society, member_id: int) -> HttpResponse:
+    """The treasurer records a member's notice to withdraw (given by letter or email)."""
+    member = _member(society, member_id)
+    form = forms.WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = services.withdrawal_request(
+                member=member, amount=form.cleaned_data["amount"], notice_date=_today(), actor=request.user
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, f"Notice to withdraw £{req.amount:,} queued for {member}.")
+            return redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk)
+    return _render(
+        request,
+        "coop/form.html",
+        {
+            "community": community,
+            "society": society,
+            "form": form,
+            "title": f"Notice to withdraw: {member}",
+            "submit": "Queue the withdrawal",
+        },
+        form,
+    )
+
+
+@society_view(TREASURER)
 def withdrawals(request: HttpRequest, community, society) -> HttpResponse:
     form = forms.BudgetForm(request.POST or request.GET or None)
     preview = None

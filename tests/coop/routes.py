@@ -193,6 +193,7 @@ ROUTES = [
     Route("coop:member", TREASURER, kwargs=lambda w: s(w, member_id=_coop(w)["member"].pk)),
     Route("coop:member_transfer", TREASURER, kwargs=lambda w: s(w, member_id=_coop(w)["member"].pk)),
     Route("coop:member_close", TREASURER, kwargs=lambda w: s(w, member_id=_coop(w)["member"].pk)),
+    Route("coop:member_withdraw", TREASURER, kwargs=lambda w: s(w, member_id=_coop(w)["member"].pk)),
     Route("coop:withdrawals", TREASURER, kwargs=s),
     Route("coop:my_shares", ANY_ROLE, kwargs=s),
     Route("coop:my_withdrawal", roles("member"), kwargs=s),
