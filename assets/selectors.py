@@ -33,9 +33,12 @@ def device_directory(keys: set[tuple[str, str]]) -> dict:
     for slug, uid in keys:
         q |= Q(community__slug=slug, uid=uid)
     rows = Device.objects.filter(q).values_list(
-        "id", "community_id", "community__slug", "uid", "rated_power_w", "community__settlement_period_minutes")
-    return {(slug, uid): DeviceInfo(id=i, community_id=c, rated_power_w=rated, period_minutes=pm)
-            for i, c, slug, uid, rated, pm in rows}
+        "id", "community_id", "community__slug", "uid", "rated_power_w", "community__settlement_period_minutes"
+    )
+    return {
+        (slug, uid): DeviceInfo(id=i, community_id=c, rated_power_w=rated, period_minutes=pm)
+        for i, c, slug, uid, rated, pm in rows
+    }
 
 
 def devices_with_latest(qs: QuerySet[Device]) -> QuerySet[Device]:
@@ -97,13 +100,22 @@ class EnergySeries:
 
 
 def _sum_by_period(meter_ids, start, end) -> dict[datetime, tuple[int, int, int]]:
-    rows = (IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
-            .values("period_start").annotate(imp=Sum("import_wh"), exp=Sum("export_wh"), n=Count("id")))
+    rows = (
+        IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
+        .values("period_start")
+        .annotate(imp=Sum("import_wh"), exp=Sum("export_wh"), n=Count("id"))
+    )
     return {r["period_start"]: (r["imp"], r["exp"], r["n"]) for r in rows}
 
 
-def energy_series(*, site_meter_ids: list[int], generation_meter_ids: list[int], start: datetime, end: datetime,
-                  period_minutes: int = 30) -> EnergySeries:
+def energy_series(
+    *,
+    site_meter_ids: list[int],
+    generation_meter_ids: list[int],
+    start: datetime,
+    end: datetime,
+    period_minutes: int = 30,
+) -> EnergySeries:
     """Sums over meters per period. A period counts as present only when every
     site meter has a reading for it, so a missing home shows as a gap rather
     than as a dip in demand."""
@@ -128,7 +140,10 @@ def site_energy(site: Site, *, start: datetime, end: datetime) -> EnergySeries:
     return energy_series(
         site_meter_ids=[i for i, k in meters if k == Meter.Kind.SITE],
         generation_meter_ids=[i for i, k in meters if k == Meter.Kind.GENERATION],
-        start=start, end=end, period_minutes=site.community.settlement_period_minutes)
+        start=start,
+        end=end,
+        period_minutes=site.community.settlement_period_minutes,
+    )
 
 
 def community_energy(community: Community, *, start: datetime, end: datetime) -> EnergySeries:
@@ -136,7 +151,10 @@ def community_energy(community: Community, *, start: datetime, end: datetime) ->
     return energy_series(
         site_meter_ids=[i for i, k in meters if k == Meter.Kind.SITE],
         generation_meter_ids=[i for i, k in meters if k == Meter.Kind.GENERATION],
-        start=start, end=end, period_minutes=community.settlement_period_minutes)
+        start=start,
+        end=end,
+        period_minutes=community.settlement_period_minutes,
+    )
 
 
 def self_sufficiency_pct(series: EnergySeries) -> float | None:
@@ -162,34 +180,50 @@ def device_counts(community: Community) -> dict:
 
 def offline_devices(community: Community) -> QuerySet[Device]:
     cutoff = timezone.now() - OFFLINE_AFTER
-    return (Device.objects.filter(community=community)
-            .filter(Q(online=False) | Q(last_seen_at__lt=cutoff) | Q(last_seen_at=None))
-            .select_related("site").order_by("site__name", "name"))
+    return (
+        Device.objects.filter(community=community)
+        .filter(Q(online=False) | Q(last_seen_at__lt=cutoff) | Q(last_seen_at=None))
+        .select_related("site")
+        .order_by("site__name", "name")
+    )
 
 
 def rejected_messages(community: Community, *, limit: int = 100) -> list[RejectedMessage]:
     """Rejections tied to this community (unknown devices in it included by topic)."""
     prefix = f"cem/{community.slug}/"
-    return list(RejectedMessage.objects.filter(Q(community=community) | Q(community=None, topic__startswith=prefix))
-                .select_related("device")[:limit])
+    return list(
+        RejectedMessage.objects.filter(
+            Q(community=community) | Q(community=None, topic__startswith=prefix)
+        ).select_related("device")[:limit]
+    )
 
 
 def rejection_summary(community: Community) -> list[dict]:
     prefix = f"cem/{community.slug}/"
-    return list(RejectedMessage.objects.filter(Q(community=community) | Q(community=None, topic__startswith=prefix))
-                .values("code").annotate(n=Count("id")).order_by("-n"))
+    return list(
+        RejectedMessage.objects.filter(Q(community=community) | Q(community=None, topic__startswith=prefix))
+        .values("code")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
 
 
-def command_history(community: Community, *, limit: int = 100, device: Device | None = None) -> list[DeviceCommand]:
-    qs = DeviceCommand.objects.filter(device__community=community).select_related("device", "device__site",
-                                                                                   "created_by")
+def command_history(
+    community: Community, *, limit: int = 100, device: Device | None = None, site: Site | None = None
+) -> list[DeviceCommand]:
+    qs = DeviceCommand.objects.filter(device__community=community).select_related(
+        "device", "device__site", "created_by"
+    )
     if device is not None:
         qs = qs.filter(device=device)
+    if site is not None:
+        qs = qs.filter(device__site=site)
     return list(qs[:limit])
 
 
-def readings_for(*, community: Community, site: Site | None = None, start: datetime | None = None,
-                 end: datetime | None = None) -> QuerySet[IntervalReading]:
+def readings_for(
+    *, community: Community, site: Site | None = None, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[IntervalReading]:
     qs = IntervalReading.objects.filter(meter__site__community=community).select_related("meter")
     if site is not None:
         qs = qs.filter(meter__site=site)
@@ -202,10 +236,65 @@ def readings_for(*, community: Community, site: Site | None = None, start: datet
 
 def generation_by_kind_today(community: Community) -> dict[str, int]:
     start, end = local_day_bounds(today_local())
-    rows = (IntervalReading.objects.filter(meter__site__community=community, meter__kind=Meter.Kind.GENERATION,
-                                           period_start__gte=start, period_start__lt=end)
-            .values("meter__device__kind").annotate(wh=Sum("export_wh")))
+    rows = (
+        IntervalReading.objects.filter(
+            meter__site__community=community,
+            meter__kind=Meter.Kind.GENERATION,
+            period_start__gte=start,
+            period_start__lt=end,
+        )
+        .values("meter__device__kind")
+        .annotate(wh=Sum("export_wh"))
+    )
     out = defaultdict(int)
     for r in rows:
         out[r["meter__device__kind"] or "other"] += r["wh"] or 0
     return dict(out)
+
+
+def community_energy_summary(community: Community, *, day: date | None = None) -> dict:
+    """What the community energy panel shows: today's generation vs demand,
+    the last 7 days' totals, self-sufficiency for both, devices online."""
+    tz = community.timezone or "Europe/London"
+    day = day or today_local(tz)
+    t_start, t_end = local_day_bounds(day, tz)
+    w_start, _ = local_day_bounds(day - timedelta(days=6), tz)
+    week = community_energy(community, start=w_start, end=t_end)
+    today = community_energy(community, start=t_start, end=t_end)
+    days = []
+    for i in range(7):
+        d = day - timedelta(days=6 - i)
+        s, e = local_day_bounds(d, tz)
+        idx = [k for k, st in enumerate(week.starts) if s <= st < e]
+        sub = EnergySeries(
+            [week.starts[k] for k in idx],
+            [week.imported[k] for k in idx],
+            [week.exported[k] for k in idx],
+            [week.generated[k] for k in idx],
+        )
+        days.append(
+            {
+                "day": d,
+                "demand_wh": sub.total("demand") if any(v is not None for v in sub.demand) else None,
+                "generated_wh": sub.total("generated") if any(v is not None for v in sub.generated) else None,
+                "self_sufficiency_pct": self_sufficiency_pct(sub),
+                "missing": sub.missing_periods,
+            }
+        )
+    return {
+        "day": day,
+        "today": today,
+        "week": week,
+        "days": days,
+        "today_demand_wh": today.total("demand"),
+        "today_generated_wh": today.total("generated"),
+        "today_self_sufficiency_pct": self_sufficiency_pct(today),
+        "week_self_sufficiency_pct": self_sufficiency_pct(week),
+        "today_missing": sum(
+            1
+            for st, v in zip(today.starts, today.imported)
+            if v is None and st + timedelta(minutes=community.settlement_period_minutes) <= timezone.now()
+        ),
+        "devices": device_counts(community),
+        "period_minutes": community.settlement_period_minutes,
+    }

@@ -71,7 +71,9 @@ def _clean_limits(kind: str, limits: dict) -> dict:
         except (TypeError, ValueError):
             raise DomainError("the comfort band must be two temperatures", field="comfort_min_c") from None
         if not 5 <= lo < hi <= 30:
-            raise DomainError("the comfort band must be a range within 5-30 °C, lower below upper", field="comfort_min_c")
+            raise DomainError(
+                "the comfort band must be a range within 5-30 °C, lower below upper", field="comfort_min_c"
+            )
         out["comfort_min_c"], out["comfort_max_c"] = lo, hi
     return out
 
@@ -126,13 +128,27 @@ def device_register(
         if Device.objects.filter(community=site.community, uid=uid).exists():
             raise DomainError(f"the community already has a device called {uid}", field="uid")
         device = Device(
-            community=site.community, site=site, kind=kind, uid=uid, name=name, rated_power_w=int(rated_power_w),
-            capacity_wh=capacity_wh, limits=clean, specs=specs or {}, ownership=ownership, owner_name=owner_name,
+            community=site.community,
+            site=site,
+            kind=kind,
+            uid=uid,
+            name=name,
+            rated_power_w=int(rated_power_w),
+            capacity_wh=capacity_wh,
+            limits=clean,
+            specs=specs or {},
+            ownership=ownership,
+            owner_name=owner_name,
         )
         creds = _set_password(device)
         device.save()
-        audit_record(actor=actor, action="assets.device_register", community=site.community, obj=device,
-                     summary=f"Registered {device.get_kind_display()} {uid} at {site.name}")
+        audit_record(
+            actor=actor,
+            action="assets.device_register",
+            community=site.community,
+            obj=device,
+            summary=f"Registered {device.get_kind_display()} {uid} at {site.name}",
+        )
         transaction.on_commit(mosquitto_files_sync)
     return device, creds
 
@@ -143,8 +159,13 @@ def device_credentials_rotate(*, device: Device, actor: Any = None) -> Credentia
         device = Device.objects.select_for_update().select_related("community").get(pk=device.pk)
         creds = _set_password(device)
         device.save(update_fields=["mqtt_username", "mqtt_password_hash", "mqtt_rotated_at"])
-        audit_record(actor=actor, action="assets.credentials_rotate", community=device.community, obj=device,
-                     summary=f"Rotated the MQTT credentials of {device.uid}")
+        audit_record(
+            actor=actor,
+            action="assets.credentials_rotate",
+            community=device.community,
+            obj=device,
+            summary=f"Rotated the MQTT credentials of {device.uid}",
+        )
         transaction.on_commit(mosquitto_files_sync)
     return creds
 
@@ -155,8 +176,14 @@ def device_limits_update(*, device: Device, limits: dict, actor: Any = None) -> 
         old = dict(device.limits)
         device.limits = {**device.limits, **clean}
         device.save(update_fields=["limits"])
-        audit_record(actor=actor, action="assets.limits_update", community=device.community, obj=device,
-                     summary=f"Changed the limits of {device.uid}", changes={"before": old, "after": device.limits})
+        audit_record(
+            actor=actor,
+            action="assets.limits_update",
+            community=device.community,
+            obj=device,
+            summary=f"Changed the limits of {device.uid}",
+            changes={"before": old, "after": device.limits},
+        )
     return device
 
 
@@ -168,10 +195,14 @@ def mqtt_users() -> list[mosquitto.MqttUser]:
     users = []
     svc = BrokerUrl.parse(settings.MQTT_URL)
     if svc.username and svc.password:
-        users.append(mosquitto.MqttUser(svc.username, mosquitto.hash_password(svc.password),
-                                        readwrite=[f"{topics.PREFIX}/#"]))
-    rows = Device.objects.exclude(mqtt_username=None).exclude(mqtt_password_hash="").values_list(
-        "mqtt_username", "mqtt_password_hash", "community__slug", "uid")
+        users.append(
+            mosquitto.MqttUser(svc.username, mosquitto.hash_password(svc.password), readwrite=[f"{topics.PREFIX}/#"])
+        )
+    rows = (
+        Device.objects.exclude(mqtt_username=None)
+        .exclude(mqtt_password_hash="")
+        .values_list("mqtt_username", "mqtt_password_hash", "community__slug", "uid")
+    )
     for username, pw_hash, slug, uid in rows:
         acl = topics.device_acl(slug, uid)
         users.append(mosquitto.MqttUser(username, pw_hash, write=acl["write"], read=acl["read"]))
@@ -181,8 +212,9 @@ def mqtt_users() -> list[mosquitto.MqttUser]:
 def mosquitto_files_sync() -> None:
     """Write Mosquitto's password and ACL files and ask it to reload them.
     (The embedded amqtt broker used in development has no ACLs.)"""
-    mosquitto.write_files(mqtt_users(), password_file=settings.MOSQUITTO_PASSWORD_FILE,
-                          acl_file=settings.MOSQUITTO_ACL_FILE)
+    mosquitto.write_files(
+        mqtt_users(), password_file=settings.MOSQUITTO_PASSWORD_FILE, acl_file=settings.MOSQUITTO_ACL_FILE
+    )
     mosquitto.reload_broker(getattr(settings, "MOSQUITTO_PID_FILE", None))
 
 
@@ -212,16 +244,28 @@ def command_publish(
     if not timedelta(seconds=10) <= valid_for <= MAX_COMMAND_LEASE:
         raise DomainError("a command must be valid for between 10 seconds and 24 hours", field="valid_for")
     if clean.get("power_w") is not None and abs(clean["power_w"]) > device.rated_power_w:
-        raise DomainError(f"{abs(clean['power_w'])} W is more than the device's rating of {device.rated_power_w} W",
-                          field="params")
+        raise DomainError(
+            f"{abs(clean['power_w'])} W is more than the device's rating of {device.rated_power_w} W", field="params"
+        )
     with transaction.atomic():
         cmd = DeviceCommand.objects.create(
-            id=uuid.uuid4().hex, device=device, action=action, params=clean, valid_until=now + valid_for,
-            source=source, created_by=actor if getattr(actor, "is_authenticated", False) else None, created_at=now,
+            id=uuid.uuid4().hex,
+            device=device,
+            action=action,
+            params=clean,
+            valid_until=now + valid_for,
+            source=source,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_at=now,
         )
         if actor is not None:
-            audit_record(actor=actor, action="assets.command_publish", community=device.community, obj=device,
-                         summary=f"Sent {action} {clean or ''} to {device.uid}")
+            audit_record(
+                actor=actor,
+                action="assets.command_publish",
+                community=device.community,
+                obj=device,
+                summary=f"Sent {action} {clean or ''} to {device.uid}",
+            )
         transaction.on_commit(lambda: _send(cmd.pk))
     return cmd
 
@@ -234,23 +278,27 @@ def _send(command_id: str) -> None:
 
     cmd = DeviceCommand.objects.select_related("device__community").get(pk=command_id)
     topic = topics.build(cmd.device.community.slug, cmd.device.uid, topics.CMD)
-    body = payloads.build_command(command_id=cmd.pk, action=cmd.action, params=cmd.params,
-                                  valid_until=cmd.valid_until)
+    body = payloads.build_command(command_id=cmd.pk, action=cmd.action, params=cmd.params, valid_until=cmd.valid_until)
     sent_at = timezone.now()
     # Mark sent before the broker can possibly answer, so an ack is never
     # matched against a still-pending row.
     DeviceCommand.objects.filter(pk=cmd.pk, status=DeviceCommand.Status.PENDING).update(
-        status=DeviceCommand.Status.SENT, sent_at=sent_at)
+        status=DeviceCommand.Status.SENT, sent_at=sent_at
+    )
     if not publish(topic, body, qos=1):
         DeviceCommand.objects.filter(pk=cmd.pk, status=DeviceCommand.Status.SENT).update(
-            status=DeviceCommand.Status.PENDING, sent_at=None, detail="the MQTT broker is unreachable; will retry")
+            status=DeviceCommand.Status.PENDING, sent_at=None, detail="the MQTT broker is unreachable; will retry"
+        )
 
 
 def commands_resend_pending(*, now: datetime | None = None) -> int:
     """Publish commands still pending (the broker was down when they were made)."""
     now = now or timezone.now()
-    ids = list(DeviceCommand.objects.filter(status=DeviceCommand.Status.PENDING, valid_until__gt=now)
-               .values_list("pk", flat=True)[:500])
+    ids = list(
+        DeviceCommand.objects.filter(status=DeviceCommand.Status.PENDING, valid_until__gt=now).values_list(
+            "pk", flat=True
+        )[:500]
+    )
     for pk in ids:
         _send(pk)
     return len(ids)
@@ -261,9 +309,11 @@ def commands_time_out(*, now: datetime | None = None, timeout: timedelta = COMMA
     ones whose lease passed before they could be sent. Idempotent."""
     now = now or timezone.now()
     n = DeviceCommand.objects.filter(status=DeviceCommand.Status.SENT, sent_at__lt=now - timeout).update(
-        status=DeviceCommand.Status.TIMED_OUT, detail=f"no ack within {int(timeout.total_seconds())} s")
+        status=DeviceCommand.Status.TIMED_OUT, detail=f"no ack within {int(timeout.total_seconds())} s"
+    )
     n += DeviceCommand.objects.filter(status=DeviceCommand.Status.PENDING, valid_until__lte=now).update(
-        status=DeviceCommand.Status.TIMED_OUT, detail="never reached the broker before its lease ended")
+        status=DeviceCommand.Status.TIMED_OUT, detail="never reached the broker before its lease ended"
+    )
     return n
 
 
@@ -289,10 +339,19 @@ class IngestResult:
 
 
 _TELEMETRY_UPDATE = ["power_w", "energy_import_wh", "energy_export_wh", "soc_pct", "temperature_c", "payload"]
-_COLUMN = {"power_w": "power_w", "import_wh": "energy_import_wh", "export_wh": "energy_export_wh",
-           "soc_pct": "soc_pct", "indoor_c": "temperature_c"}
-_ACK_STATUS = {"received": DeviceCommand.Status.RECEIVED, "applied": DeviceCommand.Status.APPLIED,
-               "rejected": DeviceCommand.Status.REJECTED, "expired": DeviceCommand.Status.EXPIRED}
+_COLUMN = {
+    "power_w": "power_w",
+    "import_wh": "energy_import_wh",
+    "export_wh": "energy_export_wh",
+    "soc_pct": "soc_pct",
+    "indoor_c": "temperature_c",
+}
+_ACK_STATUS = {
+    "received": DeviceCommand.Status.RECEIVED,
+    "applied": DeviceCommand.Status.APPLIED,
+    "rejected": DeviceCommand.Status.REJECTED,
+    "expired": DeviceCommand.Status.EXPIRED,
+}
 
 
 def _text(raw: bytes) -> str:
@@ -320,9 +379,17 @@ def telemetry_ingest(
     statuses: dict[int, bool] = {}
 
     def reject(topic, raw, code, reason, info=None):
-        rejects.append(RejectedMessage(
-            community_id=info.community_id if info else None, device_id=info.id if info else None, topic=topic[:255],
-            payload=_text(raw), code=code, reason=reason[:500], received_at=now))
+        rejects.append(
+            RejectedMessage(
+                community_id=info.community_id if info else None,
+                device_id=info.id if info else None,
+                topic=topic[:255],
+                payload=_text(raw),
+                code=code,
+                reason=reason[:500],
+                received_at=now,
+            )
+        )
 
     for topic, raw in messages:
         try:
@@ -342,8 +409,11 @@ def telemetry_ingest(
                 tele[(info.id, s.ts)] = Telemetry(device_id=info.id, ts=s.ts, payload=extra, **cols)
                 if "import_wh" in s.values or "export_wh" in s.values:
                     period = timedelta(minutes=info.period_minutes)
-                    for p in {floor_period(s.ts - MAX_GAP, period), floor_period(s.ts, period),
-                              floor_period(s.ts + MAX_GAP, period)}:
+                    for p in {
+                        floor_period(s.ts - MAX_GAP, period),
+                        floor_period(s.ts, period),
+                        floor_period(s.ts + MAX_GAP, period),
+                    }:
                         res.dirty.add((info.id, p, info.period_minutes))
                 if s.ts > res.seen.get(info.id, s.ts - timedelta(1)):
                     res.seen[info.id] = s.ts
@@ -361,18 +431,31 @@ def telemetry_ingest(
     with transaction.atomic():
         if tele:
             Telemetry.objects.bulk_create(
-                list(tele.values()), update_conflicts=True, unique_fields=["device", "ts"],
-                update_fields=_TELEMETRY_UPDATE, batch_size=2000)
+                list(tele.values()),
+                update_conflicts=True,
+                unique_fields=["device", "ts"],
+                update_fields=_TELEMETRY_UPDATE,
+                batch_size=2000,
+            )
         res.accepted = len(tele)
         for info, ack, topic in acks:
             status = _ACK_STATUS[ack.status]
-            open_states = DeviceCommand.OPEN if status != DeviceCommand.Status.RECEIVED else (
-                DeviceCommand.Status.PENDING, DeviceCommand.Status.SENT)
+            open_states = (
+                DeviceCommand.OPEN
+                if status != DeviceCommand.Status.RECEIVED
+                else (DeviceCommand.Status.PENDING, DeviceCommand.Status.SENT)
+            )
             n = DeviceCommand.objects.filter(pk=ack.command_id, device_id=info.id, status__in=open_states).update(
-                status=status, detail=ack.detail, acked_at=now)
+                status=status, detail=ack.detail, acked_at=now
+            )
             if n == 0 and not DeviceCommand.objects.filter(pk=ack.command_id, device_id=info.id).exists():
-                reject(topic, payloads.build_ack(command_id=ack.command_id, status=ack.status, detail=ack.detail),
-                       "unknown_command", f"ack for command {ack.command_id} which was never sent to this device", info)
+                reject(
+                    topic,
+                    payloads.build_ack(command_id=ack.command_id, status=ack.status, detail=ack.detail),
+                    "unknown_command",
+                    f"ack for command {ack.command_id} which was never sent to this device",
+                    info,
+                )
         for device_id, online in statuses.items():
             fields = {"online": online}
             if online:
@@ -414,25 +497,46 @@ def readings_from_telemetry(*, dirty: set[tuple[int, datetime, int]]) -> int:
             continue
         period = timedelta(minutes=minutes[device_id])
         start, end = min(starts), max(starts) + period
-        pts = [CounterPoint(ts, imp, exp) for ts, imp, exp in Telemetry.objects.filter(
-            device_id=device_id, ts__gte=start - MAX_GAP, ts__lte=end + MAX_GAP,
-        ).values_list("ts", "energy_import_wh", "energy_export_wh")]
-        intervals = [i for i in counters_to_intervals(pts, start=start, end=end, period=period, max_gap=MAX_GAP)
-                     if not i.is_missing and i.start in set(starts)]
+        pts = [
+            CounterPoint(ts, imp, exp)
+            for ts, imp, exp in Telemetry.objects.filter(
+                device_id=device_id,
+                ts__gte=start - MAX_GAP,
+                ts__lte=end + MAX_GAP,
+            ).values_list("ts", "energy_import_wh", "energy_export_wh")
+        ]
+        intervals = [
+            i
+            for i in counters_to_intervals(pts, start=start, end=end, period=period, max_gap=MAX_GAP)
+            if not i.is_missing and i.start in set(starts)
+        ]
         if not intervals:
             continue
         for meter_id in meters[device_id]:
-            protected = set(IntervalReading.objects.filter(
-                meter_id=meter_id, period_start__gte=start, period_start__lt=end,
-                source=IntervalReading.Source.CSV).values_list("period_start", flat=True))
-            rows = [IntervalReading(meter_id=meter_id, period_start=i.start, period_minutes=minutes[device_id],
-                                    import_wh=i.import_wh or 0, export_wh=i.export_wh or 0,
-                                    source=IntervalReading.Source.TELEMETRY)
-                    for i in intervals if i.start not in protected]
+            protected = set(
+                IntervalReading.objects.filter(
+                    meter_id=meter_id, period_start__gte=start, period_start__lt=end, source=IntervalReading.Source.CSV
+                ).values_list("period_start", flat=True)
+            )
+            rows = [
+                IntervalReading(
+                    meter_id=meter_id,
+                    period_start=i.start,
+                    period_minutes=minutes[device_id],
+                    import_wh=i.import_wh or 0,
+                    export_wh=i.export_wh or 0,
+                    source=IntervalReading.Source.TELEMETRY,
+                )
+                for i in intervals
+                if i.start not in protected
+            ]
             if rows:
                 IntervalReading.objects.bulk_create(
-                    rows, update_conflicts=True, unique_fields=["meter", "period_start"],
-                    update_fields=["import_wh", "export_wh", "period_minutes", "source", "received_at"])
+                    rows,
+                    update_conflicts=True,
+                    unique_fields=["meter", "period_start"],
+                    update_fields=["import_wh", "export_wh", "period_minutes", "source", "received_at"],
+                )
                 written += len(rows)
     return written
 
@@ -449,8 +553,9 @@ class ImportReport:
         return not self.errors
 
 
-def readings_import_csv(*, community: Community, text: str, dry_run: bool, actor: Any = None,
-                        now: datetime | None = None) -> ImportReport:
+def readings_import_csv(
+    *, community: Community, text: str, dry_run: bool, actor: Any = None, now: datetime | None = None
+) -> ImportReport:
     """Import interval readings from a supplier/DCC CSV. A dry run reports every
     bad row by line number and writes nothing; a real import writes only if
     the whole file is clean (and then upserts on (meter, period), so importing
@@ -469,13 +574,28 @@ def readings_import_csv(*, community: Community, text: str, dry_run: bool, actor
         return ImportReport(rows=len(rows), errors=errors, written=0, dry_run=dry_run)
     with transaction.atomic():
         IntervalReading.objects.bulk_create(
-            [IntervalReading(meter_id=meters[r.meter_id], period_start=r.start,
-                             period_minutes=community.settlement_period_minutes, import_wh=r.import_wh,
-                             export_wh=r.export_wh, source=IntervalReading.Source.CSV) for r in good],
-            update_conflicts=True, unique_fields=["meter", "period_start"],
-            update_fields=["import_wh", "export_wh", "period_minutes", "source", "received_at"], batch_size=2000)
-        audit_record(actor=actor, action="assets.readings_import", community=community,
-                     summary=f"Imported {len(good)} interval readings from a file")
+            [
+                IntervalReading(
+                    meter_id=meters[r.meter_id],
+                    period_start=r.start,
+                    period_minutes=community.settlement_period_minutes,
+                    import_wh=r.import_wh,
+                    export_wh=r.export_wh,
+                    source=IntervalReading.Source.CSV,
+                )
+                for r in good
+            ],
+            update_conflicts=True,
+            unique_fields=["meter", "period_start"],
+            update_fields=["import_wh", "export_wh", "period_minutes", "source", "received_at"],
+            batch_size=2000,
+        )
+        audit_record(
+            actor=actor,
+            action="assets.readings_import",
+            community=community,
+            summary=f"Imported {len(good)} interval readings from a file",
+        )
     return ImportReport(rows=len(rows), errors=[], written=len(good), dry_run=False)
 
 

@@ -78,7 +78,9 @@ def parse_readings_csv(
     need = ["meter_id", "period_start", f"import_{unit}", f"export_{unit}"]
     missing = [c for c in need if c not in cols]
     if missing:
-        return [], [CsvError(1, f"header lacks {', '.join(missing)} (expected meter_id, period_start, import_wh, export_wh)")]
+        return [], [
+            CsvError(1, f"header lacks {', '.join(missing)} (expected meter_id, period_start, import_wh, export_wh)")
+        ]
     pos = {c: cols.index(c) for c in need}
     rows: list[CsvReading] = []
     errors: list[CsvError] = []
@@ -100,7 +102,12 @@ def parse_readings_csv(
             errors.append(CsvError(line, exc.reason))
             continue
         if not is_aligned(start, period):
-            errors.append(CsvError(line, f"period_start {start.isoformat()} is not on a {int(period.total_seconds() // 60)}-minute boundary"))
+            errors.append(
+                CsvError(
+                    line,
+                    f"period_start {start.isoformat()} is not on a {int(period.total_seconds() // 60)}-minute boundary",
+                )
+            )
             continue
         if start + period > now + FUTURE_TOLERANCE:
             errors.append(CsvError(line, f"period starting {start.isoformat()} has not finished yet"))

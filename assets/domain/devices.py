@@ -97,8 +97,16 @@ class Battery(SimDevice):
 
     kind = kinds.BATTERY
 
-    def __init__(self, *, capacity_wh=10_000, max_charge_w=5_000, max_discharge_w=5_000,
-                 round_trip_efficiency=0.90, reserve_pct=20.0, soc_pct=50.0):
+    def __init__(
+        self,
+        *,
+        capacity_wh=10_000,
+        max_charge_w=5_000,
+        max_discharge_w=5_000,
+        round_trip_efficiency=0.90,
+        reserve_pct=20.0,
+        soc_pct=50.0,
+    ):
         super().__init__()
         if not 0 < round_trip_efficiency <= 1:
             raise ValueError("round_trip_efficiency must be in (0, 1]")
@@ -185,8 +193,17 @@ class EvCharger(SimDevice):
     kind = kinds.EV_CHARGER
     MIN_RATE_W = 1_400  # 6 A x 230 V: the lowest rate a charger can signal
 
-    def __init__(self, *, seed: int, max_power_w=7_400, car_capacity_wh=60_000, target_pct=80.0,
-                 ready_by=time(7, 0), car_soc_pct=60.0, efficiency=0.92):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        max_power_w=7_400,
+        car_capacity_wh=60_000,
+        target_pct=80.0,
+        ready_by=time(7, 0),
+        car_soc_pct=60.0,
+        efficiency=0.92,
+    ):
         super().__init__()
         self.rng = np.random.default_rng(seed)
         self.max_power_w = max_power_w
@@ -303,9 +320,20 @@ class HeatPump(SimDevice):
 
     kind = kinds.HEAT_PUMP
 
-    def __init__(self, *, rated_w=3_000, min_w=600, r_k_per_w=1 / 180, c_j_per_k=1.2e7,
-                 comfort_min_c=18.0, comfort_max_c=22.0, setpoint_c=20.0, indoor_c=19.5,
-                 gains_w=300.0, flow_c=35.0):
+    def __init__(
+        self,
+        *,
+        rated_w=3_000,
+        min_w=600,
+        r_k_per_w=1 / 180,
+        c_j_per_k=1.2e7,
+        comfort_min_c=18.0,
+        comfort_max_c=22.0,
+        setpoint_c=20.0,
+        indoor_c=19.5,
+        gains_w=300.0,
+        flow_c=35.0,
+    ):
         super().__init__()
         if not comfort_min_c <= setpoint_c <= comfort_max_c:
             raise ValueError("setpoint must lie within the comfort band")
@@ -359,8 +387,12 @@ class HeatPump(SimDevice):
         return p
 
     def telemetry(self):
-        return {**super().telemetry(), "indoor_c": round(self.indoor_c, 2),
-                "outdoor_c": round(self.outdoor_c, 1), "setpoint_c": round(self.base_setpoint_c, 1)}
+        return {
+            **super().telemetry(),
+            "indoor_c": round(self.indoor_c, 2),
+            "outdoor_c": round(self.outdoor_c, 1),
+            "setpoint_c": round(self.base_setpoint_c, 1),
+        }
 
 
 # --------------------------------------------------------------------------
@@ -441,5 +473,8 @@ class Meter:
         self.counters.add(net_w, dt_s)
 
     def telemetry(self):
-        return {"power_w": int(round(self.power_w)), "import_wh": int(self.counters.import_wh),
-                "export_wh": int(self.counters.export_wh)}
+        return {
+            "power_w": int(round(self.power_w)),
+            "import_wh": int(self.counters.import_wh),
+            "export_wh": int(self.counters.export_wh),
+        }

@@ -81,8 +81,7 @@ def check_action(kind: str, action: str, params: dict) -> dict:
         if not allowed:
             raise CommandError(f"a {LABELS[kind].lower()} accepts no commands")
         raise CommandError(
-            f"a {LABELS[kind].lower()} does not understand {action!r}; "
-            f"it accepts {', '.join(sorted(allowed))}"
+            f"a {LABELS[kind].lower()} does not understand {action!r}; it accepts {', '.join(sorted(allowed))}"
         )
     if not isinstance(params, dict):
         raise CommandError("params must be an object")

@@ -162,9 +162,7 @@ def parse_telemetry(raw: bytes | str, *, now: datetime, rated_power_w: int | Non
                 raise PayloadError("schema", f"{name} must be true or false")
             values[name] = data[name]
     if not values:
-        raise PayloadError(
-            "schema", f"telemetry carries no measurement; expected any of {', '.join(MEASUREMENTS)}"
-        )
+        raise PayloadError("schema", f"telemetry carries no measurement; expected any of {', '.join(MEASUREMENTS)}")
     if rated_power_w and "power_w" in values:
         limit = int(rated_power_w * 1.5) + 100
         if abs(values["power_w"]) > limit:
@@ -206,7 +204,7 @@ def parse_status(raw: bytes | str, *, now: datetime) -> Status:
         return Status(online=text == "online", ts=None)
     data = _load_json(text)
     if not isinstance(data, dict) or data.get("state") not in STATUS_STATES:
-        raise PayloadError("schema", "status must be 'online', 'offline' or {\"state\": \"online\"|\"offline\"}")
+        raise PayloadError("schema", 'status must be \'online\', \'offline\' or {"state": "online"|"offline"}')
     ts = None
     if data.get("ts") is not None:
         ts = parse_ts(data["ts"])
@@ -240,7 +238,9 @@ def parse_command(raw: bytes | str) -> Command:
         raise PayloadError("schema", "command params must be an object")
     if "valid_until" not in data:
         raise PayloadError("schema", "command has no valid_until")
-    return Command(command_id=cid, action=action, params=params, valid_until=parse_ts(data["valid_until"], name="valid_until"))
+    return Command(
+        command_id=cid, action=action, params=params, valid_until=parse_ts(data["valid_until"], name="valid_until")
+    )
 
 
 def build_telemetry(ts: datetime, **values) -> bytes:

@@ -149,17 +149,21 @@ def pv_clearsky_dc_w(array: PvArray, times: pd.DatetimeIndex, temp_air_c=12.0) -
     sp = loc.get_solarposition(times)
     cs = loc.get_clearsky(times, model="ineichen", solar_position=sp)
     dni_extra = pvlib.irradiance.get_extra_radiation(times)
-    poa = pvlib.irradiance.get_total_irradiance(
-        array.tilt_deg,
-        array.azimuth_deg,
-        sp["apparent_zenith"],
-        sp["azimuth"],
-        cs["dni"],
-        cs["ghi"],
-        cs["dhi"],
-        dni_extra=dni_extra,
-        model="haydavies",
-    )["poa_global"].fillna(0.0).clip(lower=0.0)
+    poa = (
+        pvlib.irradiance.get_total_irradiance(
+            array.tilt_deg,
+            array.azimuth_deg,
+            sp["apparent_zenith"],
+            sp["azimuth"],
+            cs["dni"],
+            cs["ghi"],
+            cs["dhi"],
+            dni_extra=dni_extra,
+            model="haydavies",
+        )["poa_global"]
+        .fillna(0.0)
+        .clip(lower=0.0)
+    )
     temp_cell = pvlib.temperature.faiman(poa, temp_air_c, wind_speed=2.0)
     dc = pvlib.pvsystem.pvwatts_dc(poa, temp_cell, array.dc_w, GAMMA_PDC)
     return np.clip(np.asarray(dc, dtype=float) * (1.0 - SYSTEM_LOSSES), 0.0, None)

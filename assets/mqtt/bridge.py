@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -149,13 +150,17 @@ class Bridge:
                 close_old_connections()
                 now_ = now or datetime.now(UTC)
                 result = services.telemetry_ingest(
-                    [(m.topic, m.payload) for m in batch], now=now_, directory=self.directory_for(batch))
+                    [(m.topic, m.payload) for m in batch], now=now_, directory=self.directory_for(batch)
+                )
                 break
             except TRANSIENT_DB_ERRORS as exc:
                 self.stats["db_retries"] += 1
-                log.warning("database unavailable (%s); holding %d messages, retry in %.1f s",
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                            len(batch), delay)
+                log.warning(
+                    "database unavailable (%s); holding %d messages, retry in %.1f s",
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                    len(batch),
+                    delay,
+                )
                 try:
                     connection.close()
                 except DatabaseError:
@@ -210,6 +215,11 @@ class Bridge:
 
     # -- running ---------------------------------------------------------------
     def start(self) -> None:
+        # The network thread mostly waits on its socket and then needs the GIL
+        # back quickly; with the default 5 ms switch interval it queues behind
+        # the CPU-bound storage thread (the "convoy effect") and the receive
+        # rate halves. 0.5 ms doubles the bridge's throughput (bench/ingest.py).
+        sys.setswitchinterval(0.0005)
         connect(self.client, self.broker, keepalive=30, receive_maximum=self.receive_maximum, asynchronous=True)
         self.client.loop_start()
 

@@ -96,8 +96,14 @@ def connect_properties(*, persistent: bool, receive_maximum: int | None = None) 
     return props
 
 
-def connect(client: mqtt.Client, broker: BrokerUrl, *, keepalive: int = 30, receive_maximum: int | None = None,
-            asynchronous: bool = False) -> None:
+def connect(
+    client: mqtt.Client,
+    broker: BrokerUrl,
+    *,
+    keepalive: int = 30,
+    receive_maximum: int | None = None,
+    asynchronous: bool = False,
+) -> None:
     persistent = getattr(client, "_cem_persistent", False)
     fn = client.connect_async if asynchronous else client.connect
     if broker.protocol == 5:

@@ -56,8 +56,12 @@ class DevicePool:
         link = SimDeviceLink(community, uid, username, password)
         broker = self.broker.with_credentials(username, password) if username else self.broker
         status_topic = topics.build(community, uid, topics.STATUS)
-        c = make_client(broker, client_id=f"{self.client_prefix}-{community}-{uid}", persistent=True,
-                        will=(status_topic, b"offline"))
+        c = make_client(
+            broker,
+            client_id=f"{self.client_prefix}-{community}-{uid}",
+            persistent=True,
+            will=(status_topic, b"offline"),
+        )
         c.user_data_set(link)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect

@@ -67,8 +67,11 @@ def provision(devices: list[Device]) -> dict[int, tuple[str, str]]:
     changed = False
     for d in devices:
         entry = secrets.get(str(d.pk))
-        if not (entry and d.mqtt_username == entry["username"]
-                and mosquitto.verify_password(entry["password"], d.mqtt_password_hash)):
+        if not (
+            entry
+            and d.mqtt_username == entry["username"]
+            and mosquitto.verify_password(entry["password"], d.mqtt_password_hash)
+        ):
             creds = services.device_credentials_rotate(device=d)
             entry = {"username": creds.username, "password": creds.password}
             secrets[str(d.pk)] = entry
@@ -95,35 +98,75 @@ def site_spec(site: Site, devices: list[Device]) -> SiteSpec:
         annual = 0 if set(by_kind) <= {kinds.WIND_TURBINE, kinds.SMART_METER} else (25_000 if school else 2_700)
     pv = wind = battery = ev = hp = load = None
     if (d := by_kind.get(kinds.PV_INVERTER)) is not None:
-        pv = PvArray(latitude=lat, longitude=lon, tilt_deg=float(_f(d.specs, "tilt_deg", 35)),
-                     azimuth_deg=float(_f(d.specs, "azimuth_deg", 180)),
-                     dc_w=int(_f(d.specs, "dc_w", int(d.rated_power_w * 1.1))), inverter_w=d.rated_power_w)
+        pv = PvArray(
+            latitude=lat,
+            longitude=lon,
+            tilt_deg=float(_f(d.specs, "tilt_deg", 35)),
+            azimuth_deg=float(_f(d.specs, "azimuth_deg", 180)),
+            dc_w=int(_f(d.specs, "dc_w", int(d.rated_power_w * 1.1))),
+            inverter_w=d.rated_power_w,
+        )
     if (d := by_kind.get(kinds.WIND_TURBINE)) is not None:
         wind = d.rated_power_w
     if (d := by_kind.get(kinds.BATTERY)) is not None:
-        battery = dict(capacity_wh=d.capacity_wh or 10_000, max_charge_w=d.rated_power_w,
-                       max_discharge_w=d.rated_power_w,
-                       round_trip_efficiency=float(_f(d.specs, "round_trip_efficiency", 0.9)),
-                       reserve_pct=float(_f(d.limits, "reserve_pct", 20)), soc_pct=50.0)
+        battery = dict(
+            capacity_wh=d.capacity_wh or 10_000,
+            max_charge_w=d.rated_power_w,
+            max_discharge_w=d.rated_power_w,
+            round_trip_efficiency=float(_f(d.specs, "round_trip_efficiency", 0.9)),
+            reserve_pct=float(_f(d.limits, "reserve_pct", 20)),
+            soc_pct=50.0,
+        )
     if (d := by_kind.get(kinds.EV_CHARGER)) is not None:
-        ev = dict(max_power_w=d.rated_power_w, car_capacity_wh=int(_f(d.specs, "car_capacity_wh", 60_000)),
-                  target_pct=float(_f(d.limits, "target_pct", 80)), ready_by=services.ready_by_time(d),
-                  car_soc_pct=60.0)
+        ev = dict(
+            max_power_w=d.rated_power_w,
+            car_capacity_wh=int(_f(d.specs, "car_capacity_wh", 60_000)),
+            target_pct=float(_f(d.limits, "target_pct", 80)),
+            ready_by=services.ready_by_time(d),
+            car_soc_pct=60.0,
+        )
     if (d := by_kind.get(kinds.HEAT_PUMP)) is not None:
         lo, hi = float(_f(d.limits, "comfort_min_c", 18)), float(_f(d.limits, "comfort_max_c", 22))
-        hp = dict(rated_w=d.rated_power_w, min_w=max(int(d.rated_power_w * 0.2), 1),
-                  r_k_per_w=float(_f(d.specs, "r_k_per_w", 1 / 180)), c_j_per_k=float(_f(d.specs, "c_j_per_k", 1.2e7)),
-                  comfort_min_c=lo, comfort_max_c=hi, setpoint_c=round((lo + hi) / 2, 1), indoor_c=round((lo + hi) / 2, 1))
+        hp = dict(
+            rated_w=d.rated_power_w,
+            min_w=max(int(d.rated_power_w * 0.2), 1),
+            r_k_per_w=float(_f(d.specs, "r_k_per_w", 1 / 180)),
+            c_j_per_k=float(_f(d.specs, "c_j_per_k", 1.2e7)),
+            comfort_min_c=lo,
+            comfort_max_c=hi,
+            setpoint_c=round((lo + hi) / 2, 1),
+            indoor_c=round((lo + hi) / 2, 1),
+        )
     if (d := by_kind.get(kinds.LOAD)) is not None:
         load = dict(rated_w=d.rated_power_w, daily_wh=int(_f(d.specs, "daily_wh", 3_000)))
-    return SiteSpec(key=str(site.pk), latitude=lat, longitude=lon, seed=1000 + site.pk, annual_kwh=float(annual),
-                    profile="G25" if school else "H25", pv=pv, wind_rated_w=wind, battery=battery, ev=ev,
-                    heat_pump=hp, load=load)
+    return SiteSpec(
+        key=str(site.pk),
+        latitude=lat,
+        longitude=lon,
+        seed=1000 + site.pk,
+        annual_kwh=float(annual),
+        profile="G25" if school else "H25",
+        pv=pv,
+        wind_rated_w=wind,
+        battery=battery,
+        ev=ev,
+        heat_pump=hp,
+        load=load,
+    )
 
 
 class Neighbourhood:
-    def __init__(self, community: Community, *, broker: BrokerUrl, speed: float, start: datetime, step_s: int = 60,
-                 use_credentials: bool = True, client_prefix: str = "sim"):
+    def __init__(
+        self,
+        community: Community,
+        *,
+        broker: BrokerUrl,
+        speed: float,
+        start: datetime,
+        step_s: int = 60,
+        use_credentials: bool = True,
+        client_prefix: str = "sim",
+    ):
         self.community = community
         self.speed = speed
         self.step = timedelta(seconds=step_s)
@@ -143,8 +186,9 @@ class Neighbourhood:
             taken = set()
             for d in devs:
                 if d.kind in taken:
-                    log.warning("site %s has a second %s (%s); the simulator plays only the first", site_id, d.kind,
-                                d.uid)
+                    log.warning(
+                        "site %s has a second %s (%s); the simulator plays only the first", site_id, d.kind, d.uid
+                    )
                     continue
                 taken.add(d.kind)
                 self.device_site[d.uid] = (sim, d.kind)
@@ -195,8 +239,12 @@ class Neighbourhood:
             self.pool.poll(0.2)
             if _time.monotonic() - last_report > report_every_s:
                 last_report = _time.monotonic()
-                log.info("sim time %s, %d messages published, acks %s",
-                         self.sim_now.astimezone(LONDON).strftime("%H:%M"), self.published, self.ack_counts)
+                log.info(
+                    "sim time %s, %d messages published, acks %s",
+                    self.sim_now.astimezone(LONDON).strftime("%H:%M"),
+                    self.published,
+                    self.ack_counts,
+                )
         self.pool.disconnect_all()
 
 

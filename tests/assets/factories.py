@@ -15,8 +15,14 @@ def device(site, kind="smart_meter", *, uid=None, rated_power_w=10_000, meter=No
     "generation" to attach a Meter fed by it."""
     if kind == "battery":
         kw.setdefault("capacity_wh", 10_000)
-    d, creds = services.device_register(site=site, kind=kind, uid=uid or f"{kind.replace('_', '-')}-{next(_n)}",
-                                        name=kw.pop("name", f"{kind} {site.name}"), rated_power_w=rated_power_w, **kw)
+    d, creds = services.device_register(
+        site=site,
+        kind=kind,
+        uid=uid or f"{kind.replace('_', '-')}-{next(_n)}",
+        name=kw.pop("name", f"{kind} {site.name}"),
+        rated_power_w=rated_power_w,
+        **kw,
+    )
     d.test_password = creds.password
     if meter:
         Meter.objects.create(site=site, device=d, kind=meter, serial=f"M{d.pk:06d}")

@@ -57,13 +57,13 @@ class PrivateMosquitto:
             f"password_file {self.passwd}\n"
             f"acl_file {self.acl}\n"
             "persistence false\n"
-            "log_dest stderr\n"
+            "log_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else "")
             # as root, mosquitto would drop to user "mosquitto", who cannot read
             # our 0600 files in the test's temporary directory
-            + ("user root\n" if os.geteuid() == 0 else "")
         )
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=open(self.dir / "mosquitto.log", "w"))
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=open(self.dir / "mosquitto.log", "w")
+        )
         self.pidfile.write_text(str(self.proc.pid))
         wait_port(self.port)
         return self

@@ -37,8 +37,12 @@ def community(world):
 
 
 def new_bridge(broker, community, client_id=None):
-    b = Bridge(broker, client_id=client_id or f"test-bridge-{uuid.uuid4().hex[:8]}", communities=[community.slug],
-               max_wait_s=0.1)
+    b = Bridge(
+        broker,
+        client_id=client_id or f"test-bridge-{uuid.uuid4().hex[:8]}",
+        communities=[community.slug],
+        max_wait_s=0.1,
+    )
     b.start()
     assert b.subscribed.wait(5), "bridge did not subscribe"
     return b
@@ -146,13 +150,17 @@ def test_a_bridge_restart_loses_nothing_sent_at_qos_1(broker, community, world):
 
 
 @needs_mqtt
-def test_a_command_is_acked_by_the_device_and_matched(broker, community, world, settings,
-                                                       django_capture_on_commit_callbacks):
+def test_a_command_is_acked_by_the_device_and_matched(
+    broker, community, world, settings, django_capture_on_commit_callbacks
+):
     settings.MQTT_URL = os.environ["MQTT_URL"]
     d = device(world.site, "battery", rated_power_w=5000)
     bridge = new_bridge(broker, community)
-    pool = DevicePool(broker, handler=lambda uid, cmd, now: ("rejected", "battery is at its 20% reserve"),
-                      client_prefix=f"t{uuid.uuid4().hex[:6]}")
+    pool = DevicePool(
+        broker,
+        handler=lambda uid, cmd, now: ("rejected", "battery is at its 20% reserve"),
+        client_prefix=f"t{uuid.uuid4().hex[:6]}",
+    )
     pool.add(community=community.slug, uid=d.uid, username=None, password=None)
     assert pool.connect_all(timeout=5) == 1
     for _ in range(10):
@@ -196,8 +204,10 @@ def test_a_database_outage_holds_the_batch_and_acks_only_after_it_is_stored(worl
     from assets.mqtt.bridge import Inbound
 
     now = datetime.now(UTC)
-    batch = [Inbound(f"cem/test-green/{d.uid}/telemetry", tele(now - timedelta(seconds=i), power_w=i), i + 1, 1)
-             for i in range(5)]
+    batch = [
+        Inbound(f"cem/test-green/{d.uid}/telemetry", tele(now - timedelta(seconds=i), power_w=i), i + 1, 1)
+        for i in range(5)
+    ]
     bridge.process(batch)
     assert bridge.stats["db_retries"] == 2
     assert acked == [1, 2, 3, 4, 5]

@@ -64,12 +64,15 @@ def test_a_counter_reset_makes_the_period_missing():
 def test_redelivered_samples_change_nothing():
     pts = steady(60)
     assert counters_to_intervals(pts + pts, start=T0, end=T0 + timedelta(hours=1)) == counters_to_intervals(
-        pts, start=T0, end=T0 + timedelta(hours=1))
+        pts, start=T0, end=T0 + timedelta(hours=1)
+    )
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    steps=st.lists(st.tuples(st.integers(1, 600), st.integers(0, 5000), st.integers(0, 3000)), min_size=10, max_size=200),
+    steps=st.lists(
+        st.tuples(st.integers(1, 600), st.integers(0, 5000), st.integers(0, 3000)), min_size=10, max_size=200
+    ),
 )
 def test_complete_periods_telescope_to_the_counter_difference(steps):
     """Energy is conserved: the sum of consecutive actual periods equals the
@@ -108,16 +111,16 @@ def test_with_gaps_lists_every_period():
 def test_csv_import_parses_good_rows_and_reports_bad_rows_by_line():
     text = (
         "meter_id,period_start,import_wh,export_wh\n"
-        "M1,2026-06-01T00:00:00Z,300,0\n"          # 2 ok
-        "M1,2026-06-01T00:10:00Z,300,0\n"          # 3 not aligned
-        "M1,2026-06-01T00:30:00+00:00,abc,0\n"     # 4 not a number
-        "M1,2026-06-01T00:00:00Z,5,5\n"            # 5 duplicate of line 2
-        ",2026-06-01T01:00:00Z,1,1\n"              # 6 no meter
-        "M2,2026-06-01T01:00:00,1,1\n"             # 7 naive time
-        "M2,2026-06-01T01:00:00Z,-1,1\n"           # 8 negative
-        "M2,2026-06-01T01:00:00Z,1.5,1\n"          # 9 fractional Wh
-        "M2,2030-06-01T01:00:00Z,1,1\n"            # 10 future
-        "M2,2026-06-01T01:30:00Z,120,7\n"          # 11 ok
+        "M1,2026-06-01T00:00:00Z,300,0\n"  # 2 ok
+        "M1,2026-06-01T00:10:00Z,300,0\n"  # 3 not aligned
+        "M1,2026-06-01T00:30:00+00:00,abc,0\n"  # 4 not a number
+        "M1,2026-06-01T00:00:00Z,5,5\n"  # 5 duplicate of line 2
+        ",2026-06-01T01:00:00Z,1,1\n"  # 6 no meter
+        "M2,2026-06-01T01:00:00,1,1\n"  # 7 naive time
+        "M2,2026-06-01T01:00:00Z,-1,1\n"  # 8 negative
+        "M2,2026-06-01T01:00:00Z,1.5,1\n"  # 9 fractional Wh
+        "M2,2030-06-01T01:00:00Z,1,1\n"  # 10 future
+        "M2,2026-06-01T01:30:00Z,120,7\n"  # 11 ok
     )
     rows, errors = parse_readings_csv(text, now=NOW)
     assert [(r.line, r.meter_id, r.import_wh, r.export_wh) for r in rows] == [(2, "M1", 300, 0), (11, "M2", 120, 7)]
@@ -132,7 +135,8 @@ def test_csv_import_parses_good_rows_and_reports_bad_rows_by_line():
 
 def test_csv_in_kwh_is_converted_exactly():
     rows, errors = parse_readings_csv(
-        "Meter_ID,Period_Start,Import_kWh,Export_kWh\nM1,2026-06-01T00:00:00Z,0.301,1.2\n", now=NOW)
+        "Meter_ID,Period_Start,Import_kWh,Export_kWh\nM1,2026-06-01T00:00:00Z,0.301,1.2\n", now=NOW
+    )
     assert errors == [] and (rows[0].import_wh, rows[0].export_wh) == (301, 1200)
 
 

@@ -107,8 +107,9 @@ def test_ack_and_status_parse_and_validate():
 
 
 def test_command_round_trip():
-    raw = payloads.build_command(command_id="c1", action="set_power", params={"power_w": -2000},
-                                 valid_until=NOW + timedelta(minutes=30))
+    raw = payloads.build_command(
+        command_id="c1", action="set_power", params={"power_w": -2000}, valid_until=NOW + timedelta(minutes=30)
+    )
     cmd = payloads.parse_command(raw)
     assert cmd.action == "set_power" and cmd.params == {"power_w": -2000}
     assert cmd.valid_until == NOW + timedelta(minutes=30)

@@ -30,7 +30,9 @@ def cmd(action, minutes=30, now=NOW, **params):
 
 # -- profiles --------------------------------------------------------------
 def test_household_demand_integrates_to_the_annual_use():
-    times = pd.date_range("2026-01-01", "2027-01-01", freq="15min", tz="Europe/London", inclusive="left").tz_convert("UTC")
+    times = pd.date_range("2026-01-01", "2027-01-01", freq="15min", tz="Europe/London", inclusive="left").tz_convert(
+        "UTC"
+    )
     w = household_demand_series_w(times, 2700)
     assert w.sum() * 0.25 / 1000 == pytest.approx(2700, rel=1e-6)
     # evening peak above the small hours, winter above summer
@@ -119,8 +121,14 @@ def test_a_lease_ends_and_the_battery_returns_to_self_consumption():
 )
 def test_battery_never_leaves_its_limits_and_conserves_energy(reserve, soc, eff, requests):
     soc = max(soc, reserve)
-    b = Battery(capacity_wh=8000, max_charge_w=3000, max_discharge_w=4000, round_trip_efficiency=eff,
-                reserve_pct=reserve, soc_pct=soc)
+    b = Battery(
+        capacity_wh=8000,
+        max_charge_w=3000,
+        max_discharge_w=4000,
+        round_trip_efficiency=eff,
+        reserve_pct=reserve,
+        soc_pct=soc,
+    )
     start = b.stored_wh
     for net, dt in requests:
         p = b.step(NOW, dt, home_net_w=net)
@@ -194,8 +202,18 @@ def test_turning_the_setpoint_down_reduces_consumption_for_a_while():
 
 # -- a whole site -----------------------------------------------------------
 def full_home(seed=3):
-    return SimSite(SiteSpec(key="h1", **BIRMINGHAM, seed=seed, pv=PvArray(**BIRMINGHAM, dc_w=4000), battery={},
-                            ev={}, heat_pump={}, load={}))
+    return SimSite(
+        SiteSpec(
+            key="h1",
+            **BIRMINGHAM,
+            seed=seed,
+            pv=PvArray(**BIRMINGHAM, dc_w=4000),
+            battery={},
+            ev={},
+            heat_pump={},
+            load={},
+        )
+    )
 
 
 def test_the_meter_sees_the_sum_of_everything_behind_it():

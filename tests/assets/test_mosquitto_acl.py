@@ -37,7 +37,9 @@ def test_device_a_cannot_publish_as_device_b(world, broker, django_capture_on_co
     ca, rc = connect_as(broker.url(a.mqtt_username, a.test_password))
     assert not rc.is_failure, rc
     ok = publish_and_wait(ca, "cem/test-green/home-a-battery/telemetry", b'{"ts":"2026-01-01T00:00:00Z","power_w":1}')
-    forged = publish_and_wait(ca, "cem/test-green/home-b-battery/telemetry", b'{"ts":"2026-01-01T00:00:00Z","power_w":666}')
+    forged = publish_and_wait(
+        ca, "cem/test-green/home-b-battery/telemetry", b'{"ts":"2026-01-01T00:00:00Z","power_w":666}'
+    )
     forged_cmd = publish_and_wait(ca, "cem/test-green/home-b-battery/cmd", b"{}")
     time.sleep(0.5)
     assert not ok.is_failure

@@ -30,8 +30,15 @@ def ingest(msgs, *devices, now=NOW):
 
 # -- registry ------------------------------------------------------------------
 def test_registering_a_device_gives_credentials_shown_once_and_stores_only_a_hash(world):
-    d, creds = services.device_register(site=world.site, kind="battery", uid="h1-battery", name="Battery",
-                                        rated_power_w=5000, capacity_wh=13500, limits={"reserve_pct": 25})
+    d, creds = services.device_register(
+        site=world.site,
+        kind="battery",
+        uid="h1-battery",
+        name="Battery",
+        rated_power_w=5000,
+        capacity_wh=13500,
+        limits={"reserve_pct": 25},
+    )
     assert creds.username == "test-green.h1-battery" and len(creds.password) >= 24
     d.refresh_from_db()
     assert creds.password not in d.mqtt_password_hash
@@ -47,12 +54,15 @@ def test_rotating_credentials_invalidates_the_old_password(world):
     assert mosquitto.verify_password(new.password, d.mqtt_password_hash)
 
 
-@pytest.mark.parametrize("kind, limits, words", [
-    ("battery", {"reserve_pct": 120}, "between 0 and 100"),
-    ("ev_charger", {"ready_by": "7am"}, "like 07:00"),
-    ("heat_pump", {"comfort_min_c": 23, "comfort_max_c": 19}, "lower below upper"),
-    ("pv", {"reserve_pct": 10}, "has no limit reserve_pct"),
-])
+@pytest.mark.parametrize(
+    "kind, limits, words",
+    [
+        ("battery", {"reserve_pct": 120}, "between 0 and 100"),
+        ("ev_charger", {"ready_by": "7am"}, "like 07:00"),
+        ("heat_pump", {"comfort_min_c": 23, "comfort_max_c": 19}, "lower below upper"),
+        ("pv", {"reserve_pct": 10}, "has no limit reserve_pct"),
+    ],
+)
 def test_limits_are_checked(world, kind, limits, words):
     with pytest.raises(DomainError, match=words):
         device(world.site, kind, limits=limits)
@@ -78,15 +88,23 @@ def test_mosquitto_files_confine_each_device_to_its_topics(world, settings, tmp_
     assert "test-green.h1-bat:$7$101$" in passwd and "cem-bridge:$7$" in passwd
     assert d.test_password not in passwd
     block = acl.split("user test-green.h1-bat\n")[1].split("\n\n")[0]
-    assert block.splitlines() == ["topic write cem/test-green/h1-bat/telemetry", "topic write cem/test-green/h1-bat/ack",
-                                  "topic write cem/test-green/h1-bat/status", "topic read cem/test-green/h1-bat/cmd"]
+    assert block.splitlines() == [
+        "topic write cem/test-green/h1-bat/telemetry",
+        "topic write cem/test-green/h1-bat/ack",
+        "topic write cem/test-green/h1-bat/status",
+        "topic read cem/test-green/h1-bat/cmd",
+    ]
 
 
 # -- the bridge's batch ----------------------------------------------------------
 def test_valid_telemetry_is_stored_and_a_redelivery_changes_nothing(world):
     d = device(world.site, "battery", rated_power_w=5000)
-    msgs = [tele_msg(d, NOW - timedelta(minutes=m), power_w=-1200, import_wh=100, export_wh=50 + m, soc_pct=40,
-                     indoor_c=None) for m in range(3)]
+    msgs = [
+        tele_msg(
+            d, NOW - timedelta(minutes=m), power_w=-1200, import_wh=100, export_wh=50 + m, soc_pct=40, indoor_c=None
+        )
+        for m in range(3)
+    ]
     r = ingest(msgs, d)
     assert (r.accepted, r.rejected) == (3, 0)
     first = list(Telemetry.objects.values_list("ts", "power_w", "energy_export_wh", "soc_pct", "received_at"))
@@ -110,8 +128,14 @@ def test_bad_messages_are_kept_with_their_reason_and_good_ones_in_the_batch_stil
     r = ingest(msgs, d)
     assert (r.accepted, r.rejected) == (1, 6)
     got = {(m.code, m.device_id is not None) for m in RejectedMessage.objects.all()}
-    assert got == {("json", True), ("future", True), ("range", True), ("unknown_device", False), ("topic", False),
-                   ("topic", True)}
+    assert got == {
+        ("json", True),
+        ("future", True),
+        ("range", True),
+        ("unknown_device", False),
+        ("topic", False),
+        ("topic", True),
+    }
     assert "not valid JSON" in RejectedMessage.objects.get(code="json").reason
     assert RejectedMessage.objects.get(code="json").payload == "{oops"
     assert "no device 'ghost'" in RejectedMessage.objects.get(code="unknown_device").reason
@@ -128,8 +152,7 @@ def test_status_messages_drive_online_offline(world):
     assert not d.online
 
 
-def test_acks_are_matched_to_commands_and_unknown_acks_rejected(world, django_capture_on_commit_callbacks,
-                                                                 monkeypatch):
+def test_acks_are_matched_to_commands_and_unknown_acks_rejected(world, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr("assets.mqtt.publisher.publish", lambda topic, body, **kw: sent.append((topic, body)) or True)
     d = device(world.site, "battery", rated_power_w=5000)
@@ -140,8 +163,14 @@ def test_acks_are_matched_to_commands_and_unknown_acks_rejected(world, django_ca
     assert json.loads(sent[0][1])["id"] == cmd.pk
     ack_topic = f"cem/test-green/{d.uid}/ack"
     now = cmd.sent_at + timedelta(seconds=1)
-    ingest([(ack_topic, json.dumps({"id": cmd.pk, "status": "rejected", "detail": "at reserve"}).encode()),
-            (ack_topic, json.dumps({"id": "nope", "status": "applied"}).encode())], d, now=now)
+    ingest(
+        [
+            (ack_topic, json.dumps({"id": cmd.pk, "status": "rejected", "detail": "at reserve"}).encode()),
+            (ack_topic, json.dumps({"id": "nope", "status": "applied"}).encode()),
+        ],
+        d,
+        now=now,
+    )
     cmd.refresh_from_db()
     assert (cmd.status, cmd.detail, cmd.acked_at) == ("rejected", "at reserve", now)
     assert RejectedMessage.objects.get().code == "unknown_command"
@@ -158,8 +187,15 @@ def test_the_platform_refuses_commands_a_device_cannot_take(world):
 
 def test_unanswered_commands_time_out(world):
     d = device(world.site, "battery", rated_power_w=5000)
-    c = DeviceCommand.objects.create(id="c1", device=d, action="auto", valid_until=NOW + timedelta(minutes=30),
-                                     status="sent", created_at=NOW, sent_at=NOW)
+    c = DeviceCommand.objects.create(
+        id="c1",
+        device=d,
+        action="auto",
+        valid_until=NOW + timedelta(minutes=30),
+        status="sent",
+        created_at=NOW,
+        sent_at=NOW,
+    )
     assert services.commands_time_out(now=NOW + timedelta(seconds=30)) == 0
     assert services.commands_time_out(now=NOW + timedelta(seconds=61)) == 1
     assert services.commands_time_out(now=NOW + timedelta(seconds=90)) == 0
@@ -169,8 +205,11 @@ def test_unanswered_commands_time_out(world):
 
 # -- readings ----------------------------------------------------------------------
 def feed_counters(d, start, minutes, w=1200, skip=()):
-    msgs = [tele_msg(d, start + timedelta(minutes=m), power_w=w, import_wh=int(w * m / 60), export_wh=0)
-            for m in range(0, minutes + 1, 5) if m not in skip]
+    msgs = [
+        tele_msg(d, start + timedelta(minutes=m), power_w=w, import_wh=int(w * m / 60), export_wh=0)
+        for m in range(0, minutes + 1, 5)
+        if m not in skip
+    ]
     return msgs
 
 
@@ -192,13 +231,17 @@ def test_telemetry_counters_become_half_hourly_readings_with_gaps_left_as_gaps(w
 
 def test_csv_import_dry_run_reports_bad_rows_and_a_clean_file_imports_idempotently(world):
     Meter.objects.create(site=world.site, kind="site", serial="1000000000001")
-    bad = ("meter_id,period_start,import_wh,export_wh\n"
-           "1000000000001,2026-05-01T00:00:00Z,300,0\n"
-           "9999,2026-05-01T00:00:00Z,300,0\n"
-           "1000000000001,2026-05-01T00:30:00Z,x,0\n")
+    bad = (
+        "meter_id,period_start,import_wh,export_wh\n"
+        "1000000000001,2026-05-01T00:00:00Z,300,0\n"
+        "9999,2026-05-01T00:00:00Z,300,0\n"
+        "1000000000001,2026-05-01T00:30:00Z,x,0\n"
+    )
     rep = services.readings_import_csv(community=world.community, text=bad, dry_run=True, now=NOW)
     assert [(e.line, "not registered" in e.message or "not a number" in e.message) for e in rep.errors] == [
-        (3, True), (4, True)]
+        (3, True),
+        (4, True),
+    ]
     rep = services.readings_import_csv(community=world.community, text=bad, dry_run=False, now=NOW)
     assert rep.written == 0 and not IntervalReading.objects.exists()  # a dirty file writes nothing
     good = bad.splitlines()[0] + "\n" + bad.splitlines()[1] + "\n"
@@ -215,7 +258,9 @@ def test_imported_readings_are_not_overwritten_by_telemetry(world):
     r = ingest(feed_counters(d, t0, 60), d)
     services.readings_from_telemetry(dirty=r.dirty)
     assert dict(IntervalReading.objects.values_list("period_start", "import_wh")) == {
-        t0: 555, t0 + timedelta(minutes=30): 600}
+        t0: 555,
+        t0 + timedelta(minutes=30): 600,
+    }
 
 
 def test_community_energy_and_self_sufficiency(world):
@@ -224,7 +269,9 @@ def test_community_energy_and_self_sufficiency(world):
     school_meter = device(world.school, "smart_meter", meter="site")
     t0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     rows = [
-        (home.meters.get(), 500, 0), (school_meter.meters.get(), 0, 1500), (pv.meters.get(), 0, 4000),
+        (home.meters.get(), 500, 0),
+        (school_meter.meters.get(), 0, 1500),
+        (pv.meters.get(), 0, 4000),
     ]
     for m, i, e in rows:
         IntervalReading.objects.create(meter=m, period_start=t0, import_wh=i, export_wh=e)

@@ -12,5 +12,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         services.mosquitto_files_sync()
         n = len(services.mqtt_users())
-        self.stdout.write(f"wrote {n} MQTT users to {settings.MOSQUITTO_PASSWORD_FILE} and "
-                          f"{settings.MOSQUITTO_ACL_FILE}")
+        self.stdout.write(
+            f"wrote {n} MQTT users to {settings.MOSQUITTO_PASSWORD_FILE} and {settings.MOSQUITTO_ACL_FILE}"
+        )

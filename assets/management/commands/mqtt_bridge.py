@@ -21,8 +21,10 @@ class Command(BaseCommand):
         logging.getLogger("assets.bridge").setLevel(logging.INFO)
         broker = from_settings(url)
         if getattr(settings, "MQTT_IS_EMBEDDED", False) and not url:
-            self.stdout.write("Using the embedded amqtt broker: it has no ACLs, so devices are not confined "
-                              "to their own topics. Production uses Mosquitto with the files the platform writes.")
+            self.stdout.write(
+                "Using the embedded amqtt broker: it has no ACLs, so devices are not confined "
+                "to their own topics. Production uses Mosquitto with the files the platform writes."
+            )
         bridge = Bridge(broker, client_id=client_id, batch_size=batch_size)
         bridge.install_signal_handlers()
         self.stdout.write(f"MQTT bridge -> {broker.redacted()}")
