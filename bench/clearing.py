@@ -72,7 +72,9 @@ def ensure_venv() -> str | None:
             subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True)
             subprocess.run(
                 [str(VENV_PY), "-m", "pip", "install", "-q", "-r", str(REQS)],
-                check=True, capture_output=True, timeout=900,
+                check=True,
+                capture_output=True,
+                timeout=900,
             )
         except (subprocess.SubprocessError, OSError) as exc:
             return f"could not create .venv-bench for pymarket: {exc}"
@@ -87,11 +89,17 @@ def run_pymarket(book: Book) -> dict:
         path = os.path.join(tmp, "book.npz")
         np.savez(
             path,
-            qty=book.qty_wh, price=book.price / PRICE_SCALE, user=book.order_id,
-            is_bid=book.is_bid, seq=book.seq,
+            qty=book.qty_wh,
+            price=book.price / PRICE_SCALE,
+            user=book.order_id,
+            is_bid=book.is_bid,
+            seq=book.seq,
         )
         out = subprocess.run(
-            [str(VENV_PY), "-c", PYMARKET_RUNNER, path], capture_output=True, text=True, timeout=1800,
+            [str(VENV_PY), "-c", PYMARKET_RUNNER, path],
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-500:])
@@ -133,10 +141,19 @@ def main(argv=None) -> None:
                     "pymarket_volume_wh": ref["volume"],
                     "volume_wh": r.volume_wh,
                 }
-        print(json.dumps({
-            "bench": "clearing", "n": n, "seconds": round(seconds, 5),
-            "rate": round(n / seconds), "unit": "orders/s", "vs": vs,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "clearing",
+                    "n": n,
+                    "seconds": round(seconds, 5),
+                    "rate": round(n / seconds),
+                    "unit": "orders/s",
+                    "vs": vs,
+                }
+            ),
+            flush=True,
+        )
 
     if not args.no_network:
         n = 100_000
@@ -144,11 +161,19 @@ def main(argv=None) -> None:
         # substation -> 10 feeders, each able to export only 200 kWh per period
         net = Network.build([("substation", -1, -1, -1)] + [(f"feeder {i}", 0, -1, 200_000) for i in range(1, 11)])
         seconds, r = time_ours(book, network=net, repeat=1)
-        print(json.dumps({
-            "bench": "clearing_network", "n": n, "seconds": round(seconds, 5),
-            "rate": round(n / seconds), "unit": "orders/s",
-            "vs": {"binding_limits": len(r.binding), "solver": r.solver},
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "clearing_network",
+                    "n": n,
+                    "seconds": round(seconds, 5),
+                    "rate": round(n / seconds),
+                    "unit": "orders/s",
+                    "vs": {"binding_limits": len(r.binding), "solver": r.solver},
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

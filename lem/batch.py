@@ -110,24 +110,34 @@ def settlement_settle_range(
     step_s = int(step.total_seconds())
     row_of = {int(p.timestamp()): i for i, p in enumerate(todo)}
 
+    rows = np.array(_readings(market, list(col), todo[0], todo[-1] + step), dtype=np.int64).reshape(-1, 5)
+    site_col = np.full(int(rows[:, 0].max(initial=0)) + 1, -1, dtype=np.int64)
+    for site_id, c in col.items():
+        site_col[site_id] = c
+    pstart = epoch0 + (rows[:, 1] - epoch0) // step_s * step_s
+    row_idx = (pstart - epoch0) // step_s
+    # todo may skip settled periods: map each aligned start to its row (or drop it)
+    lookup = np.full(int(row_idx.max(initial=0)) + 1, -1, dtype=np.int64)
+    for ep, r in row_of.items():
+        k = (ep - epoch0) // step_s
+        if 0 <= k < len(lookup):
+            lookup[k] = r
+    keep = (row_idx >= 0) & (row_idx < len(lookup))
+    rows, row_idx = rows[keep], row_idx[keep]
+    r_of = lookup[row_idx]
+    rows, r_of = rows[r_of >= 0], r_of[r_of >= 0]
+    c_of = site_col[rows[:, 0]]
     imp = np.zeros((P, M), dtype=np.int64)
     exp = np.zeros((P, M), dtype=np.int64)
     cover = np.zeros((P, M), dtype=np.int64)
-    digests = [hashlib.sha256() for _ in range(P)]
-    iso_cache: dict[int, str] = {}
-    for site_id, ep, pm, i_wh, e_wh in _readings(market, list(col), todo[0], todo[-1] + step):
-        ep = int(ep)
-        row = row_of.get(epoch0 + (ep - epoch0) // step_s * step_s)
-        if row is None:
-            continue
-        c = col[site_id]
-        imp[row, c] += i_wh
-        exp[row, c] += e_wh
-        cover[row, c] += pm
-        iso = iso_cache.get(ep)
-        if iso is None:
-            iso = iso_cache[ep] = datetime.fromtimestamp(ep, UTC).isoformat()
-        digests[row].update(f"{site_id}|{iso}|{i_wh}|{e_wh};".encode())
+    np.add.at(imp, (r_of, c_of), rows[:, 3])
+    np.add.at(exp, (r_of, c_of), rows[:, 4])
+    np.add.at(cover, (r_of, c_of), rows[:, 2])
+    # per-period digests over (site, epoch, import, export), site then time, as the per-period path
+    order = np.lexsort((rows[:, 1], rows[:, 0], r_of))
+    rows, r_of = rows[order], r_of[order]
+    bounds = np.searchsorted(r_of, np.arange(P + 1))
+    digests = [sv.readings_digest(rows[bounds[r] : bounds[r + 1]][:, [0, 1, 3, 4]]) for r in range(P)]
     complete = (cover >= minutes).all(axis=1)
 
     # trades, in (period, id) order
@@ -191,7 +201,7 @@ def settlement_settle_range(
             if complete[r]:
                 run.status = SettlementRun.Status.SETTLED
                 run.readings_hash = sv._state_hash(
-                    digests[r].hexdigest(),
+                    digests[r],
                     [(t[0], t[3], t[4], t[5]) for t in per_trades.get(r, [])],
                     rule_rows[r].pk,
                     fp_ids,
@@ -209,7 +219,8 @@ def settlement_settle_range(
         )
         by_period = {run.period_start: run for run in runs + new_runs}
         settled_runs = [by_period[todo[r]] for r in ok]
-        SettlementLine.objects.filter(run__in=[x.pk for x in settled_runs]).delete()
+        # only runs that existed (pending) can hold lines; new runs have none
+        SettlementLine.objects.filter(run__in=[x.pk for x in runs if x.status == SettlementRun.Status.SETTLED]).delete()
         _write_lines(settled_runs, parts, res, imp[ok], exp[ok], only)
         _post(market, settled_runs, parts, res)
     return {"settled": len(ok), "pending": int(P - len(ok)), "skipped": len(periods) - len(todo)}
@@ -240,17 +251,41 @@ def _line_rows(settled_runs, parts, res, imp, exp, only):
 
 
 def _write_lines(settled_runs, parts, res, imp, exp, only) -> None:
-    rows = _line_rows(settled_runs, parts, res, imp, exp, only)
-    if connection.vendor == "postgresql":
-        table = SettlementLine._meta.db_table
-        with connection.cursor() as c:
-            with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as cp:
-                for row in rows:
-                    cp.write_row(row)
+    if connection.vendor != "postgresql":
+        rows = _line_rows(settled_runs, parts, res, imp, exp, only)
+        SettlementLine.objects.bulk_create(
+            [SettlementLine(**dict(zip(LINE_COLUMNS, r, strict=True))) for r in rows], batch_size=2000
+        )
         return
-    SettlementLine.objects.bulk_create(
-        [SettlementLine(**dict(zip(LINE_COLUMNS, r, strict=True))) for r in rows], batch_size=2000
-    )
+    # PostgreSQL: COPY straight into the table; the text is formatted by
+    # numpy row by row (ints; pence as pounds "p//100.p%100"; money here is
+    # never negative except supplier_only, whose sign goes in front).
+    import io
+
+    K, M = res.member_net.shape
+    iso = np.repeat(np.array([r.period_start.isoformat() for r in settled_runs], dtype=object), M)
+    run_ids = np.repeat(np.array([r.pk for r in settled_runs], dtype=np.int64), M)
+    pids = np.tile(np.array([p.id for p in parts], dtype=np.int64), K)
+    ints = [
+        np.asarray(x, dtype=np.int64).reshape(-1)
+        for x in (res.bought_wh, res.sold_wh, imp, exp, res.from_supplier_wh, res.to_supplier_wh)
+    ]
+    money = [
+        np.asarray(x, dtype=np.int64).reshape(-1)
+        for x in (res.local_cost, res.local_income, res.supplier_cost, res.supplier_income, res.fees, res.discount)
+    ]
+    so = np.asarray(only, dtype=np.int64).reshape(-1)
+    cols: list = [run_ids, pids, iso, *ints]
+    for m in money:
+        cols += [m // 100, m % 100]
+    cols += [np.where(so < 0, "-", ""), np.abs(so) // 100, np.abs(so) % 100]
+    fmt = "\t".join(["%d", "%d", "%s"] + ["%d"] * 6 + ["%d.%02d"] * 6 + ["%s%d.%02d"])
+    buf = io.StringIO()
+    np.savetxt(buf, np.column_stack([np.asarray(c, dtype=object) for c in cols]), fmt=fmt)
+    table = SettlementLine._meta.db_table
+    with connection.cursor() as c:
+        with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as cp:
+            cp.write(buf.getvalue())
 
 
 def _post(market: Market, settled_runs, parts, res) -> None:

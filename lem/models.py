@@ -305,8 +305,12 @@ class SettlementLine(models.Model):
     Money is signed from the member's side: positive = the member pays.
     """
 
-    run = models.ForeignKey(SettlementRun, on_delete=models.CASCADE, related_name="lines")
-    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="settlement_lines")
+    # no single-column indexes: (run, participant) and (participant, period_start)
+    # below cover both lookups, and this table takes ~1,000 rows per period
+    run = models.ForeignKey(SettlementRun, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="settlement_lines", db_index=False
+    )
     period_start = models.DateTimeField()
     bought_wh = models.PositiveIntegerField(default=0)
     sold_wh = models.PositiveIntegerField(default=0)

@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
+
 MICRO = 1_000_000  # micro-pence per penny
 BP = 10_000  # basis points in 1
 
