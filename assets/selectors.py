@@ -292,7 +292,7 @@ def community_energy_summary(community: Community, *, day: date | None = None) -
         "week_self_sufficiency_pct": self_sufficiency_pct(week),
         "today_missing": sum(
             1
-            for st, v in zip(today.starts, today.imported)
+            for st, v in zip(today.starts, today.imported, strict=True)
             if v is None and st + timedelta(minutes=community.settlement_period_minutes) <= timezone.now()
         ),
         "devices": device_counts(community),

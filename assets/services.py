@@ -273,6 +273,72 @@ def command_publish(
 publish_command = command_publish  # the name other apps look for
 
 
+def command_publish_many(
+    *,
+    commands: list[tuple[Device, str, dict]],
+    valid_for: timedelta = DEFAULT_COMMAND_LEASE,
+    source: str = "operator",
+    actor: Any = None,
+    now: datetime | None = None,
+) -> list[DeviceCommand]:
+    """Many commands at once (a VPP dispatch, a balancing step): all checked
+    first (one bad command refuses the lot, naming it), recorded in one
+    transaction, published together after commit."""
+    now = now or timezone.now()
+    if not timedelta(seconds=10) <= valid_for <= MAX_COMMAND_LEASE:
+        raise DomainError("a command must be valid for between 10 seconds and 24 hours", field="valid_for")
+    rows = []
+    for device, action, params in commands:
+        try:
+            clean = kinds.check_action(device.kind, action, params or {})
+        except kinds.CommandError as exc:
+            raise DomainError(f"{device.uid}: {exc}", field="action") from None
+        if clean.get("power_w") is not None and abs(clean["power_w"]) > device.rated_power_w:
+            raise DomainError(
+                f"{device.uid}: {abs(clean['power_w'])} W is more than its rating of {device.rated_power_w} W",
+                field="params",
+            )
+        rows.append(
+            DeviceCommand(
+                id=uuid.uuid4().hex,
+                device=device,
+                action=action,
+                params=clean,
+                valid_until=now + valid_for,
+                source=source,
+                created_at=now,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+        )
+    with transaction.atomic():
+        DeviceCommand.objects.bulk_create(rows)
+        ids = [r.pk for r in rows]
+        transaction.on_commit(lambda: _send_many(ids))
+    return rows
+
+
+def _send_many(ids: list[str]) -> None:
+    from assets.mqtt.publisher import publish
+
+    cmds = list(
+        DeviceCommand.objects.filter(pk__in=ids, status=DeviceCommand.Status.PENDING).select_related(
+            "device__community"
+        )
+    )
+    DeviceCommand.objects.filter(pk__in=[c.pk for c in cmds], status=DeviceCommand.Status.PENDING).update(
+        status=DeviceCommand.Status.SENT, sent_at=timezone.now()
+    )
+    failed = []
+    for c in cmds:
+        body = payloads.build_command(command_id=c.pk, action=c.action, params=c.params, valid_until=c.valid_until)
+        if not publish(topics.build(c.device.community.slug, c.device.uid, topics.CMD), body, qos=1):
+            failed.append(c.pk)
+    if failed:
+        DeviceCommand.objects.filter(pk__in=failed, status=DeviceCommand.Status.SENT).update(
+            status=DeviceCommand.Status.PENDING, sent_at=None, detail="the MQTT broker is unreachable; will retry"
+        )
+
+
 def _send(command_id: str) -> None:
     from assets.mqtt.publisher import publish
 
@@ -359,13 +425,14 @@ def _text(raw: bytes) -> str:
 
 
 def telemetry_ingest(
-    messages: list[tuple[str, bytes]],
+    messages: list[tuple],
     *,
     now: datetime,
     directory: dict[tuple[str, str], DeviceInfo | None],
 ) -> IngestResult:
     """Validate and store one batch of MQTT messages in one transaction.
 
+    ``messages``: (topic, payload) or (topic, payload, received_at) tuples;
     ``directory`` maps (community slug, device uid) to the device (None for an
     unknown device); the bridge keeps it cached. Telemetry is upserted on
     (device, ts), so a redelivered message changes nothing; anything invalid is
@@ -375,7 +442,7 @@ def telemetry_ingest(
     res = IngestResult()
     tele: dict[tuple[int, datetime], Telemetry] = {}
     rejects: list[RejectedMessage] = []
-    acks: list[tuple[DeviceInfo, payloads.Ack, str]] = []
+    acks: list[tuple[DeviceInfo, payloads.Ack, str, datetime]] = []
     statuses: dict[int, bool] = {}
 
     def reject(topic, raw, code, reason, info=None):
@@ -391,7 +458,9 @@ def telemetry_ingest(
             )
         )
 
-    for topic, raw in messages:
+    for msg in messages:
+        topic, raw = msg[0], msg[1]
+        received = (msg[2] if len(msg) > 2 else None) or now
         try:
             t = topics.parse(topic)
         except topics.TopicError as exc:
@@ -415,10 +484,9 @@ def telemetry_ingest(
                         floor_period(s.ts + MAX_GAP, period),
                     }:
                         res.dirty.add((info.id, p, info.period_minutes))
-                if s.ts > res.seen.get(info.id, s.ts - timedelta(1)):
-                    res.seen[info.id] = s.ts
+                res.seen[info.id] = now  # when we heard it (a device's clock may lag)
             elif t.kind == topics.ACK:
-                acks.append((info, payloads.parse_ack(raw, now=now), topic))
+                acks.append((info, payloads.parse_ack(raw, now=now), topic, received))
                 res.acks += 1
             elif t.kind == topics.STATUS:
                 statuses[info.id] = payloads.parse_status(raw, now=now).online
@@ -438,7 +506,7 @@ def telemetry_ingest(
                 batch_size=2000,
             )
         res.accepted = len(tele)
-        for info, ack, topic in acks:
+        for info, ack, topic, received in acks:
             status = _ACK_STATUS[ack.status]
             open_states = (
                 DeviceCommand.OPEN
@@ -446,7 +514,7 @@ def telemetry_ingest(
                 else (DeviceCommand.Status.PENDING, DeviceCommand.Status.SENT)
             )
             n = DeviceCommand.objects.filter(pk=ack.command_id, device_id=info.id, status__in=open_states).update(
-                status=status, detail=ack.detail, acked_at=now
+                status=status, detail=ack.detail, acked_at=received
             )
             if n == 0 and not DeviceCommand.objects.filter(pk=ack.command_id, device_id=info.id).exists():
                 reject(
@@ -468,11 +536,10 @@ def telemetry_ingest(
 
 
 def devices_mark_seen(*, seen: dict[int, datetime]) -> None:
-    """Record when each device was last heard from (batched by the bridge).
-    Telemetry also means the device is online, whatever the last status said."""
-    with transaction.atomic():
-        for device_id, ts in seen.items():
-            Device.objects.filter(pk=device_id).update(last_seen_at=ts, online=True)
+    """Record when devices were last heard from (batched by the bridge, one
+    UPDATE for all). Telemetry also means a device is online."""
+    if seen:
+        Device.objects.filter(pk__in=list(seen)).update(last_seen_at=max(seen.values()), online=True)
 
 
 # ---------------------------------------------------------------------------

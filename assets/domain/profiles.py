@@ -26,11 +26,13 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 LONDON = "Europe/London"
+_LONDON_TZ = ZoneInfo(LONDON)
 SYSTEM_LOSSES = 0.14  # PVWatts default
 INVERTER_EFFICIENCY = 0.96
 GAMMA_PDC = -0.004  # per K, crystalline silicon
@@ -218,7 +220,7 @@ def _slp_year(profile: str, year: int) -> tuple[datetime, np.ndarray]:
 
 def household_demand_mean_w(ts: datetime, annual_kwh: float, profile: str = "H25") -> float:
     """Expected demand, W, at ``ts`` for a site using ``annual_kwh`` a year."""
-    local_year = pd.Timestamp(ts).tz_convert(LONDON).year
+    local_year = ts.astimezone(_LONDON_TZ).year
     start, values = _slp_year(profile, local_year)
     slot = int((ts - start).total_seconds() // 900)
     slot = min(max(slot, 0), values.size - 1)

@@ -42,6 +42,7 @@ class Inbound:
     payload: bytes
     mid: int
     qos: int
+    received_at: datetime | None = None
 
 
 class Bridge:
@@ -103,7 +104,7 @@ class Bridge:
             log.warning("disconnected from the broker (%s); reconnecting with back-off", reason_code)
 
     def _on_message(self, client, userdata, msg):
-        self.inbox.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos))
+        self.inbox.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos, datetime.now(UTC)))
 
     # -- steps the main loop (and tests) call ---------------------------------
     def drain(self, max_wait_s: float | None = None) -> list[Inbound]:
