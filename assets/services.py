@@ -608,6 +608,22 @@ def readings_from_telemetry(*, dirty: set[tuple[int, datetime, int]]) -> int:
     return written
 
 
+def readings_refresh_recent(*, hours: int = 3, now: datetime | None = None) -> int:
+    """Rebuild telemetry-fed readings for the last ``hours`` for every meter
+    with a device (the safety net behind the bridge's own refresh: a bridge
+    restart forgets which periods were touched). Idempotent."""
+    now = now or timezone.now()
+    dirty = set()
+    rows = Meter.objects.exclude(device=None).values_list("device_id", "site__community__settlement_period_minutes")
+    for device_id, minutes in rows:
+        period = timedelta(minutes=minutes)
+        t = floor_period(now - timedelta(hours=hours), period)
+        while t < now:
+            dirty.add((device_id, t, minutes))
+            t += period
+    return readings_from_telemetry(dirty=dirty)
+
+
 @dataclass
 class ImportReport:
     rows: int

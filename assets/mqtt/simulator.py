@@ -216,17 +216,22 @@ class Neighbourhood:
             self.weather.step(self.sim_now, dt)
             for sim in self.sites.values():
                 sim.step(self.sim_now, dt, self.weather)
-            for uid, (sim, kind) in self.device_site.items():
-                body = payloads.build_telemetry(self.sim_now, **sim.telemetry(kind))
-                if self.pool.publish(uid, topics.TELEMETRY, body):
-                    self.published += 1
+            self.publish_all()
             steps += 1
             self.pool.poll(0)
         return steps
 
+    def publish_all(self) -> None:
+        for uid, (sim, kind) in self.device_site.items():
+            body = payloads.build_telemetry(self.sim_now, **sim.telemetry(kind))
+            if self.pool.publish(uid, topics.TELEMETRY, body):
+                self.published += 1
+        self.pool.poll(0)
+
     def run(self, *, stop, report_every_s: float = 30.0) -> None:
         n = self.pool.connect_all(timeout=20)
         log.info("%d of %d simulated devices connected", n, len(self.pool.links))
+        self.publish_all()  # the state at the start, so the first period has its opening counters
         real0, sim0 = _time.monotonic(), self.sim_now
         last_report = _time.monotonic()
         caught_up = False

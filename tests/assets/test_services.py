@@ -279,3 +279,30 @@ def test_community_energy_and_self_sufficiency(world):
     # demand = 500 - 1500 + 4000 = 3000 Wh; generation 4000 Wh
     assert s.demand == [3000, None] and s.generated == [4000, None]
     assert selectors.self_sufficiency_pct(s) == 100.0
+
+
+def test_refresh_recent_rebuilds_readings_the_bridge_forgot(world):
+    d = device(world.site, "smart_meter", meter="site")
+    now = datetime(2026, 6, 1, 10, 7, tzinfo=UTC)
+    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    ingest(feed_counters(d, t0, 65), d, now=now)  # stored, but no readings built (a bridge restart)
+    assert not IntervalReading.objects.exists()
+    assert services.readings_refresh_recent(hours=2, now=now) == 2
+    assert services.readings_refresh_recent(hours=2, now=now) == 2  # idempotent: same rows, same values
+    assert list(IntervalReading.objects.order_by("period_start").values_list("import_wh", flat=True)) == [600, 600]
+
+
+def test_many_commands_are_checked_together_and_recorded_in_one_go(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr("assets.mqtt.publisher.publish", lambda topic, body, **kw: sent.append(topic) or True)
+    a = device(world.site, "battery", rated_power_w=5000)
+    b = device(world.neighbour_site, "ev_charger", rated_power_w=7400)
+    with pytest.raises(DomainError, match=f"{b.uid}: .*does not understand 'set_setpoint'"):
+        services.command_publish_many(commands=[(a, "auto", {}), (b, "set_setpoint", {})])
+    assert not DeviceCommand.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.command_publish_many(commands=[(a, "set_power", {"power_w": 1000}), (b, "pause", {})], source="vpp")
+    assert sorted(DeviceCommand.objects.values_list("status", "source")) == [("sent", "vpp"), ("sent", "vpp")]
+    assert len(sent) == 2
