@@ -90,7 +90,10 @@ class OrderList(generics.ListAPIView):
 
     @extend_schema(request=OrderInputSerializer, responses={201: OrderSerializer})
     def post(self, request, slug):
-        market = _market(request, slug)
+        community = access_community(request.user, slug)
+        market = selectors.market_for(community)
+        if market is None:
+            raise DomainError("This community has no local energy market to place orders in.", field="market")
         me = _me(request, market)
         s = OrderInputSerializer(data=request.data)
         if not s.is_valid():

@@ -553,8 +553,8 @@ def order_place(
                 "pay the balance before placing new bids.",
                 code="credit_limit",
             )
-    if renewable_only and co2 is None:
-        co2 = 0 if side == Order.Side.BID else None
+    if renewable_only and side == Order.Side.BID:
+        co2 = RENEWABLE_MAX_CO2 if co2 is None else min(co2, RENEWABLE_MAX_CO2)
     order = Order.objects.create(
         market=market,
         participant=participant,
@@ -577,6 +577,9 @@ def order_place(
 # Lifecycle intensities, g CO2e/kWh (UNECE 2021 medians, rounded); battery
 # energy is assumed to be stored local solar; grid: UK 2023 average.
 CO2_BY_SOURCE = {"solar": 40, "wind": 12, "battery": 40, "grid": 207}
+# "Only renewable" = at most this lifecycle intensity: solar, wind and
+# batteries storing local solar qualify, grid energy does not.
+RENEWABLE_MAX_CO2 = 50
 
 
 def _editable(order: Order, actor: Any, now: datetime) -> Order:

@@ -88,9 +88,15 @@ def test_someone_without_a_site_in_the_market_cannot_order(mw, world):
     assert Order.objects.count() == 0
 
 
-def test_a_community_without_a_market_answers_404(world):
+def test_a_community_without_a_market_answers_404_and_refuses_orders_with_400(world):
     r = client_for(world.users["member"]).get(f"{API}/results/")
     assert r.status_code == 404
+    r = client_for(world.users["member"]).post(
+        f"{API}/orders/",
+        {"side": "bid", "quantity_wh": 100, "price": "20", "period_start": "2030-01-01T10:00:00Z"},
+        format="json",
+    )
+    assert r.status_code == 400 and "no local energy market" in r.json()["detail"]
 
 
 def test_nobody_sees_anothers_order(mw, world):

@@ -391,3 +391,39 @@ def test_a_late_reading_for_a_batch_settled_period_is_corrected_with_the_differe
     n = JournalEntry.objects.count()
     services.settlement_settle_period(market=mw.market, period_start=periods[1], now=later + timedelta(minutes=9))
     assert JournalEntry.objects.count() == n
+
+
+def test_a_renewable_only_bid_takes_solar_but_not_grid_energy(mw, world):
+    from lem.models import Participant
+
+    third = Participant.objects.create(
+        market=mw.market, site=world.school, user=world.users["member"], pseudonym="School"
+    )
+    place(mw, mw.seller, "offer", 300, "10", energy_source="solar")
+    services.order_place(
+        participant=third,
+        actor=None,
+        source="agent",
+        side="offer",
+        quantity_wh=300,
+        price="5",
+        period_start=PERIOD,
+        energy_source="grid",
+        now=NOW,
+    )
+    bid = place(mw, mw.buyer, "bid", 500, "25", renewable_only=True)
+    services.market_clear(market=mw.market, period_start=PERIOD, now=PERIOD)
+    bid.refresh_from_db()
+    assert bid.filled_wh == 300
+    assert set(Trade.objects.values_list("energy_source", flat=True)) == {"solar"}
+
+
+def test_a_club_market_shares_local_generation_at_the_match_tariff(world):
+    from .factories import RULES
+
+    mw = make_market(world, rules={**RULES, "mechanism": "club", "match_tariff": "18"})
+    place(mw, mw.seller, "offer", 600, "30")  # limit prices do not matter in a club
+    place(mw, mw.buyer, "bid", 1000, "1")
+    run = services.market_clear(market=mw.market, period_start=PERIOD, now=PERIOD)
+    assert run.mechanism == "club" and run.volume_wh == 600
+    assert set(Trade.objects.values_list("buyer_price", flat=True)) == {Decimal("18.000")}
