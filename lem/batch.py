@@ -111,7 +111,7 @@ def settlement_settle_range(
     row_of = {int(p.timestamp()): i for i, p in enumerate(todo)}
 
     rows = np.array(_readings(market, list(col), todo[0], todo[-1] + step), dtype=np.int64).reshape(-1, 5)
-    site_col = np.full(int(rows[:, 0].max(initial=0)) + 1, -1, dtype=np.int64)
+    site_col = np.full(max(int(rows[:, 0].max(initial=0)), max(col)) + 1, -1, dtype=np.int64)
     for site_id, c in col.items():
         site_col[site_id] = c
     pstart = epoch0 + (rows[:, 1] - epoch0) // step_s * step_s
