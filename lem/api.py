@@ -70,6 +70,7 @@ class OrderInputSerializer(serializers.Serializer):
     max_co2_g_per_kwh = serializers.IntegerField(required=False, allow_null=True)
     renewable_only = serializers.BooleanField(required=False)
     energy_source = serializers.CharField(required=False)
+    periods = serializers.IntegerField(required=False, help_text="Repeat for this many consecutive periods (1-48).")
 
 
 class OrderChangeSerializer(serializers.Serializer):
@@ -78,7 +79,9 @@ class OrderChangeSerializer(serializers.Serializer):
 
 
 class OrderList(generics.ListAPIView):
-    """My orders (newest first); POST places one for my site."""
+    """My orders (newest first); POST places one for my site (with ``periods``
+    > 1: the same order for that many consecutive periods, answered as
+    ``{"orders": [...]}``; all or none are placed)."""
 
     serializer_class = OrderSerializer
 
@@ -100,7 +103,8 @@ class OrderList(generics.ListAPIView):
             first = next(iter(s.errors))
             raise DomainError(f"{first}: {s.errors[first][0]}", field=first)
         d = s.validated_data
-        order = services.order_place(
+        orders = services.order_place_many(
+            periods=d.get("periods", 1),
             participant=me,
             actor=request.user,
             side=d["side"],
@@ -113,7 +117,9 @@ class OrderList(generics.ListAPIView):
             renewable_only=d.get("renewable_only", False),
             energy_source=d.get("energy_source", "solar"),
         )
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        if "periods" in d and d["periods"] != 1:
+            return Response({"orders": OrderSerializer(orders, many=True).data}, status=status.HTTP_201_CREATED)
+        return Response(OrderSerializer(orders[0]).data, status=status.HTTP_201_CREATED)
 
 
 class OrderDetail(APIView):

@@ -12,6 +12,7 @@ class OrderForm(forms.Form):
     quantity_wh = forms.IntegerField(label="Quantity (Wh)")
     price = forms.DecimalField(max_digits=9, decimal_places=3, label="Limit price (p/kWh)")
     period_start = forms.ChoiceField(label="Delivery period")
+    periods = forms.IntegerField(initial=1, required=False, label="For how many consecutive periods (1-48)")
     energy_source = forms.ChoiceField(choices=Order.EnergySource.choices, required=False, label="Source (offers)")
     nominees = forms.CharField(required=False, label="Neighbours first (pseudonyms or ids, comma-separated, up to 3)")
     max_co2_g_per_kwh = forms.IntegerField(required=False, label="Only energy under g CO2/kWh (bids)")

@@ -574,6 +574,25 @@ def order_place(
     return order
 
 
+@transaction.atomic
+def order_place_many(
+    *, participant: Participant, actor: Any, period_start: datetime, periods: Any = 1, **order: Any
+) -> list[Order]:
+    """The same order for ``periods`` consecutive delivery periods (1-48):
+    all placed, or none if any period is refused."""
+    try:
+        n = int(periods)
+    except (TypeError, ValueError):
+        raise DomainError("The number of periods must be a whole number.", field="periods") from None
+    if not 1 <= n <= 48:
+        raise DomainError("An order can cover 1 to 48 consecutive periods.", field="periods")
+    step = period_length(participant.market)
+    return [
+        order_place(participant=participant, actor=actor, period_start=period_start + i * step, **order)
+        for i in range(n)
+    ]
+
+
 # Lifecycle intensities, g CO2e/kWh (UNECE 2021 medians, rounded); battery
 # energy is assumed to be stored local solar; grid: UK 2023 average.
 CO2_BY_SOURCE = {"solar": 40, "wind": 12, "battery": 40, "grid": 207}

@@ -161,7 +161,8 @@ def my_market(request: HttpRequest, community) -> HttpResponse:
             if order_form.is_valid():
                 d = order_form.cleaned_data
                 try:
-                    services.order_place(
+                    services.order_place_many(
+                        periods=d.get("periods") or 1,
                         participant=me,
                         actor=request.user,
                         side=d["side"],

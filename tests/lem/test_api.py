@@ -163,3 +163,24 @@ def test_the_schema_lists_the_market_endpoints(client, world):
         "/market/statements/",
     ):
         assert path in body
+
+
+def test_one_request_can_place_an_order_for_several_periods_all_or_nothing(mw):
+    c = client_for(mw.seller.user)
+    p = _period(mw)
+    r = c.post(
+        f"{API}/orders/",
+        {"side": "offer", "quantity_wh": 300, "price": "13", "period_start": p.isoformat(), "periods": 4},
+        format="json",
+    )
+    assert r.status_code == 201
+    assert [o["period_start"][11:16] for o in r.json()["orders"]] == [
+        (p + timedelta(minutes=30 * i)).strftime("%H:%M") for i in range(4)
+    ]
+    r = c.post(
+        f"{API}/orders/",
+        {"side": "offer", "quantity_wh": 300, "price": "13", "period_start": p.isoformat(), "periods": 49},
+        format="json",
+    )
+    assert r.status_code == 400 and "1 to 48" in r.json()["detail"]
+    assert Order.objects.count() == 4
