@@ -264,8 +264,8 @@ def statement(participant: Participant, month: date) -> Statement:
     s.periods_pending = SettlementRun.objects.filter(
         market=participant.market, period_start__gte=start, period_start__lt=end, status=SettlementRun.Status.PENDING
     ).count()
-    s.membership_fee = (
-        MonthlyCharge.objects.filter(participant=participant, month=month).aggregate(s=Sum("amount"))["s"] or ZERO
+    s.membership_fee = _money(
+        MonthlyCharge.objects.filter(participant=participant, month=month).aggregate(s=Sum("amount"))["s"]
     )
     src = (
         Trade.objects.filter(buyer=participant, period_start__gte=start, period_start__lt=end)

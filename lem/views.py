@@ -8,6 +8,7 @@ from decimal import Decimal
 from io import BytesIO
 
 from django.contrib import messages
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -303,7 +304,17 @@ def statement(request: HttpRequest, community, month: str) -> HttpResponse:
         return _statement_csv(s, selectors.statement_rows(me, s.month))
     if fmt == "pdf":
         return _statement_pdf(s, community)
-    return render(request, "lem/statement.html", {"community": community, "market": market, "s": s, "me": me})
+    start, end = services.month_bounds(market, s.month)
+    unmatched = list(
+        Order.objects.filter(participant=me, period_start__gte=start, period_start__lt=end, status=Order.Status.CLEARED)
+        .filter(filled_wh__lt=models.F("quantity_wh"))
+        .select_related("market", "participant__site__network_node")
+        .order_by("-period_start")[:20]
+    )
+    for o in unmatched:
+        o.explanation = services.explain_order(o)
+    ctx = {"community": community, "market": market, "s": s, "me": me, "unmatched": unmatched}
+    return render(request, "lem/statement.html", ctx)
 
 
 def _statement_csv(s, rows) -> HttpResponse:
