@@ -336,3 +336,21 @@ def proposals(market: Market) -> list[RuleVersion]:
 
 def is_operator(roles: frozenset[str]) -> bool:
     return Role.MARKET_OPERATOR in roles
+
+
+def month_progress(market: Market, now: datetime | None = None) -> dict:
+    """Settlement progress of the current month: delivered periods vs settled."""
+    now = now or timezone.now()
+    start, _ = month_bounds(market, timezone.localtime(now).date().replace(day=1))
+    step = period_length(market)
+    delivered = max(0, int((floor_period(market, now) - start) / step))
+    runs = SettlementRun.objects.filter(market=market, period_start__gte=start, period_start__lt=now)
+    settled = runs.filter(status=SettlementRun.Status.SETTLED).count()
+    pending = runs.filter(status=SettlementRun.Status.PENDING).count()
+    return {
+        "delivered": delivered,
+        "settled": settled,
+        "pending": pending,
+        "pct": round(100 * settled / delivered) if delivered else 0,
+        "month": timezone.localtime(now).date().replace(day=1),
+    }

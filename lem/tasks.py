@@ -49,3 +49,14 @@ def settle_due(market_id: int | None = None) -> int:
 def membership_fees(market_id: int | None = None) -> int:
     today = timezone.localtime().date()
     return sum(services.membership_fees_post(market=m, month=today) for m in _markets(market_id))
+
+
+@shared_task(name="lem.tasks.settle_month", **COMMON)
+def settle_month(market_id: int, month: str) -> dict:
+    """Settle a whole month in one batch (supplier data arriving monthly)."""
+    from lem.batch import month_range, settlement_settle_range
+
+    market = Market.objects.select_related("community").get(pk=market_id)
+    y, m = (int(x) for x in month.split("-"))
+    start, end = month_range(market, y, m)
+    return settlement_settle_range(market=market, start=start, end=end, now=timezone.now())

@@ -547,6 +547,15 @@ def operator(request: HttpRequest, community) -> HttpResponse:
                 n = services.settlement_settle_due(market=market, now=now)
                 messages.success(request, f"Settlement ran for {n} period(s).")
                 return redirect("lem:operator", slug=community.slug)
+            elif action == "settle_month":
+                from django.db import transaction
+
+                from lem import tasks
+
+                month = timezone.localtime(now).strftime("%Y-%m")
+                transaction.on_commit(lambda: tasks.settle_month.delay(market.pk, month))
+                messages.success(request, f"Settling {month} in one batch: the progress bar below follows it.")
+                return redirect("lem:operator", slug=community.slug)
             elif action == "fees":
                 n = services.membership_fees_post(
                     market=market, month=timezone.localtime(now).date(), actor=request.user
@@ -580,6 +589,9 @@ def operator(request: HttpRequest, community) -> HttpResponse:
             apply_domain_error(form, exc)
             messages.error(request, exc.message)
             status = 400
+    progress = selectors.month_progress(market)
+    if request.htmx and request.GET.get("part") == "progress":
+        return render(request, "lem/operator.html#progress", {"community": community, "progress": progress})
     ov = selectors.operator_overview(market)
     participants = list(Participant.objects.filter(market=market).select_related("site", "user").order_by("pseudonym"))
     owed = selectors.balances(market)
@@ -591,6 +603,7 @@ def operator(request: HttpRequest, community) -> HttpResponse:
         "form": form,
         "ov": ov,
         "participants": participants,
+        "progress": progress,
         "can_act": Role.MARKET_OPERATOR in request.roles,
     }
     return render(request, "lem/operator.html", ctx, status=status)

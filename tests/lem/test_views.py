@@ -168,3 +168,19 @@ def test_my_market_explains_why_an_order_did_not_match(mw, client, world):
     client.force_login(world.neighbour)
     body = client.get("/c/test-green/market/my/").content.decode()
     assert "No trades: the highest bid (15.000 p/kWh) is below the lowest offer (18.000 p/kWh)." in body
+
+
+def test_the_operator_page_polls_the_months_settlement_progress(mw, client_as):
+    c = client_as("market_operator")
+    r = c.get("/c/test-green/market/operator/?part=progress", HTTP_HX_REQUEST="true")
+    body = r.content.decode()
+    assert r.status_code == 200 and 'id="progress"' in body and "<html" not in body
+    assert "delivered periods settled" in body
+
+
+def test_the_month_batch_task_settles_what_is_delivered(mw):
+    from lem import tasks
+
+    month = timezone.localtime().strftime("%Y-%m")
+    out = tasks.settle_month.run(mw.market.pk, month)
+    assert set(out) == {"settled", "pending", "skipped"}
