@@ -108,6 +108,13 @@ def _sum_by_period(meter_ids, start, end) -> dict[datetime, tuple[int, int, int]
     return {r["period_start"]: (r["imp"], r["exp"], r["n"]) for r in rows}
 
 
+def _reporting(meter_ids, start, end) -> int:
+    if not meter_ids:
+        return 0
+    return (IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
+            .values("meter_id").distinct().count())
+
+
 def energy_series(
     *,
     site_meter_ids: list[int],
@@ -117,13 +124,16 @@ def energy_series(
     period_minutes: int = 30,
 ) -> EnergySeries:
     """Sums over meters per period. A period counts as present only when every
-    site meter has a reading for it, so a missing home shows as a gap rather
-    than as a dip in demand."""
+    meter that reports in the window has a reading for it, so a home whose data
+    is late shows as a gap rather than as a dip in demand. (A meter with no
+    reading at all in the window -- not yet installed, or never fed -- is left
+    out rather than blanking the whole chart.)"""
     period = timedelta(minutes=period_minutes)
     starts = period_starts(start, end, period)
     site = _sum_by_period(site_meter_ids, start, end) if site_meter_ids else {}
     gen = _sum_by_period(generation_meter_ids, start, end) if generation_meter_ids else {}
-    n_site, n_gen = len(site_meter_ids), len(generation_meter_ids)
+    n_site = _reporting(site_meter_ids, start, end)
+    n_gen = _reporting(generation_meter_ids, start, end)
     imported, exported, generated = [], [], []
     for s in starts:
         imp, exp, n = site.get(s, (None, None, 0))
