@@ -111,8 +111,12 @@ def _sum_by_period(meter_ids, start, end) -> dict[datetime, tuple[int, int, int]
 def _reporting(meter_ids, start, end) -> int:
     if not meter_ids:
         return 0
-    return (IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
-            .values("meter_id").distinct().count())
+    return (
+        IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
+        .values("meter_id")
+        .distinct()
+        .count()
+    )
 
 
 def energy_series(
