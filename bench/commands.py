@@ -203,6 +203,8 @@ def main(argv=None) -> None:
         "p50_s": round(p50, 3) if p50 is not None else None,
         "p95_s": round(p95, 3) if p95 is not None else None,
         "acked": len(lat),
+        "min_s": round(min(lat), 3) if lat else None,
+        "max_s": round(max(lat), 3) if lat else None,
         "statuses": statuses,
         "devices_connected": connected,
         "send_seconds": round(send_s, 2),

@@ -152,7 +152,7 @@ class Bridge:
                     close_old_connections()
                 now_ = now or datetime.now(UTC)
                 result = services.telemetry_ingest(
-                    [(m.topic, m.payload) for m in batch], now=now_, directory=self.directory_for(batch)
+                    [(m.topic, m.payload, m.received_at) for m in batch], now=now_, directory=self.directory_for(batch)
                 )
                 break
             except TRANSIENT_DB_ERRORS as exc:
