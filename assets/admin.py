@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from assets.models import Device, IntervalReading, Meter, Telemetry
+from assets.models import Device, DeviceCommand, IntervalReading, Meter, RejectedMessage, Telemetry
 
 
 @admin.register(Device)
@@ -30,4 +30,20 @@ class IntervalReadingAdmin(admin.ModelAdmin):
 class TelemetryAdmin(admin.ModelAdmin):
     list_display = ["device", "ts", "power_w", "soc_pct", "received_at"]
     date_hierarchy = "ts"
+    raw_id_fields = ["device"]
+
+
+@admin.register(DeviceCommand)
+class DeviceCommandAdmin(admin.ModelAdmin):
+    list_display = ["id", "device", "action", "status", "source", "created_at", "sent_at", "acked_at"]
+    list_filter = ["status", "source"]
+    search_fields = ["id", "device__uid"]
+    raw_id_fields = ["device", "created_by"]
+
+
+@admin.register(RejectedMessage)
+class RejectedMessageAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "topic", "code", "reason"]
+    list_filter = ["code"]
+    search_fields = ["topic", "reason"]
     raw_id_fields = ["device"]

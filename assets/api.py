@@ -94,6 +94,37 @@ class DeviceList(generics.ListCreateAPIView):
         return Response(out, status=status.HTTP_201_CREATED)
 
 
+class LimitsInputSerializer(serializers.Serializer):
+    reserve_pct = serializers.FloatField(required=False, help_text="battery: never discharge below (%)")
+    ready_by = serializers.CharField(required=False, help_text="EV: charged by (HH:MM, local time)")
+    target_pct = serializers.FloatField(required=False, help_text="EV: charge target (%)")
+    comfort_min_c = serializers.FloatField(required=False, help_text="heat pump: lowest setpoint (°C)")
+    comfort_max_c = serializers.FloatField(required=False, help_text="heat pump: highest setpoint (°C)")
+
+
+class DeviceLimits(generics.GenericAPIView):
+    """The household (or an asset operator) sets the device's limits; the
+    simulator and the VPP read them, and devices refuse commands outside them."""
+
+    serializer_class = DeviceSerializer
+
+    @extend_schema(request=LimitsInputSerializer, responses=DeviceSerializer)
+    def post(self, request, slug, device_id):
+        community = access_community(request.user, slug)
+        device = _visible_devices(request.user, community).filter(pk=device_id).select_related("site").first()
+        if device is None:
+            from django.http import Http404
+
+            raise Http404("No such device.")
+        household = device.site.occupants.filter(pk=request.user.pk).exists()
+        if not (household or Role.ASSET_OPERATOR in roles_in(request.user, community)):
+            raise PermissionDenied("Only the household and asset operators can change a device's limits.")
+        data = LimitsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = services.device_limits_update(device=device, limits=dict(data.validated_data), actor=request.user)
+        return Response(DeviceSerializer(device).data)
+
+
 class DeviceDetail(generics.RetrieveAPIView):
     serializer_class = DeviceSerializer
 

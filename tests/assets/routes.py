@@ -75,6 +75,15 @@ ROUTES = [
         setup=_devices,
         kwargs=lambda w: {"slug": w.community.slug, "device_id": w.extra["battery"].pk},
     ),
+    Route(
+        "assets-api:device-limits",
+        roles("member", Role.ASSET_OPERATOR),
+        api=True,
+        setup=_devices,
+        method="post",
+        kwargs=lambda w: {"slug": w.community.slug, "device_id": w.extra["battery"].pk},
+        data=lambda w: {"reserve_pct": 30},
+    ),
     Route("assets-api:reading-list", ANY_ROLE, api=True),
     Route("assets-api:command-list", OPERATORS, api=True),
     Route(

@@ -94,3 +94,16 @@ def test_commands_through_the_api(world, client_as, monkeypatch):
     )
     assert r.status_code == 201 and r.json()["status"] == "pending"
     assert op.get("/api/v1/communities/test-green/commands/").json()["results"][0]["action"] == "auto"
+
+
+def test_the_household_sets_its_battery_reserve_and_a_neighbour_cannot(world, client_as):
+    d = device(world.site, "battery", uid="mine", limits={"reserve_pct": 20})
+    url = f"/api/v1/communities/test-green/devices/{d.pk}/limits/"
+    r = api(client_as, "member").post(url, {"reserve_pct": 35}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["limits"] == {"reserve_pct": 35.0}
+    r = api(client_as, "member").post(url, {"reserve_pct": 135}, content_type="application/json")
+    assert r.status_code == 400 and "between 0 and 100" in r.json()["detail"]
+    r = api(client_as, "auditor").post(url, {"reserve_pct": 5}, content_type="application/json")
+    assert r.status_code == 403
+    d.refresh_from_db()
+    assert d.limits == {"reserve_pct": 35.0}
