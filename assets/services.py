@@ -401,7 +401,8 @@ class IngestResult:
     acks: int = 0
     statuses: int = 0
     dirty: set = field(default_factory=set)  # {(device_id, period_start, period_minutes)}
-    seen: dict = field(default_factory=dict)  # device_id -> newest ts
+    seen: dict = field(default_factory=dict)  # device_id -> when we last heard it
+    offline: set = field(default_factory=set)  # devices whose last will arrived
 
 
 _TELEMETRY_UPDATE = ["power_w", "energy_import_wh", "energy_export_wh", "soc_pct", "temperature_c", "payload"]
@@ -525,6 +526,10 @@ def telemetry_ingest(
                     info,
                 )
         for device_id, online in statuses.items():
+            if not online:
+                # a last will after telemetry in the same batch: offline wins
+                res.seen.pop(device_id, None)
+                res.offline.add(device_id)
             fields = {"online": online}
             if online:
                 fields["last_seen_at"] = now

@@ -176,6 +176,8 @@ class Bridge:
             if m.qos > 0:
                 self.client.ack(m.mid, m.qos)
         self._dirty |= result.dirty
+        for device_id in result.offline:
+            self._seen.pop(device_id, None)
         for device_id, ts in result.seen.items():
             if ts > self._seen.get(device_id, ts - timedelta(1)):
                 self._seen[device_id] = ts

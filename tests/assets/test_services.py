@@ -306,3 +306,11 @@ def test_many_commands_are_checked_together_and_recorded_in_one_go(
         services.command_publish_many(commands=[(a, "set_power", {"power_w": 1000}), (b, "pause", {})], source="vpp")
     assert sorted(DeviceCommand.objects.values_list("status", "source")) == [("sent", "vpp"), ("sent", "vpp")]
     assert len(sent) == 2
+
+
+def test_a_last_will_after_telemetry_in_the_same_batch_leaves_the_device_offline(world):
+    d = device(world.site, "ev_charger", rated_power_w=7400)
+    r = ingest([tele_msg(d, NOW, power_w=100), (f"cem/test-green/{d.uid}/status", b"offline")], d)
+    services.devices_mark_seen(seen=r.seen)
+    d.refresh_from_db()
+    assert not d.online and d.pk in r.offline
