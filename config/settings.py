@@ -190,6 +190,8 @@ MQTT_TOPIC_PREFIX = env.str("MQTT_TOPIC_PREFIX", default="cem")
 # Where the platform writes Mosquitto's password and ACL files for device credentials.
 MOSQUITTO_PASSWORD_FILE = env.path("MOSQUITTO_PASSWORD_FILE", default=VAR_DIR / "mosquitto" / "passwd")
 MOSQUITTO_ACL_FILE = env.path("MOSQUITTO_ACL_FILE", default=VAR_DIR / "mosquitto" / "acl")
+# Mosquitto's pid file: rotated credentials take effect at once (SIGHUP) when set.
+MOSQUITTO_PID_FILE = env.path("MOSQUITTO_PID_FILE", default=None)
 
 # --- logging ------------------------------------------------------------------
 LOGGING = {
