@@ -191,7 +191,7 @@ MQTT_TOPIC_PREFIX = env.str("MQTT_TOPIC_PREFIX", default="cem")
 MOSQUITTO_PASSWORD_FILE = env.path("MOSQUITTO_PASSWORD_FILE", default=VAR_DIR / "mosquitto" / "passwd")
 MOSQUITTO_ACL_FILE = env.path("MOSQUITTO_ACL_FILE", default=VAR_DIR / "mosquitto" / "acl")
 # Mosquitto's pid file: rotated credentials take effect at once (SIGHUP) when set.
-MOSQUITTO_PID_FILE = env.path("MOSQUITTO_PID_FILE", default=None)
+MOSQUITTO_PID_FILE = env.str("MOSQUITTO_PID_FILE", default="") or None
 
 # --- logging ------------------------------------------------------------------
 LOGGING = {
