@@ -163,12 +163,6 @@ class LedgerVerification:
         return not self.problems and self.total == 0
 
 
-def _iso(dt) -> str:
-    from datetime import UTC
-
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def ledger_verify(community: Community, chunk: int = 20000) -> LedgerVerification:
     """Walk the community's chain from the first entry: every hash recomputed,
     every link checked, every entry balanced, and the grand total zero."""
@@ -214,8 +208,8 @@ def ledger_verify(community: Community, chunk: int = 20000) -> LedgerVerificatio
             records.append(
                 chain.EntryRecord(
                     seq=e["seq"],
-                    effective_at=_iso(e["effective_at"]),
-                    created_at=_iso(e["created_at"]),
+                    effective_at=chain.iso_utc(e["effective_at"]),
+                    created_at=chain.iso_utc(e["created_at"]),
                     source=e["source"],
                     reference=e["reference"],
                     memo=e["memo"],

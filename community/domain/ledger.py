@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 GENESIS_HASH = "0" * 64
@@ -40,6 +41,11 @@ class EntryRecord:
 
 class UnbalancedEntry(ValueError):
     pass
+
+
+def iso_utc(dt: datetime) -> str:
+    """The one text form of a timestamp inside a hash: UTC, microseconds."""
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def check_lines(lines: Sequence[Line]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -47,15 +47,11 @@ def ledger_account(*, community: Community, code: str, name: str, kind: str, use
     return account
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def _record(entry: JournalEntry, lines: Sequence[tuple[LedgerAccount, Decimal]], reverses_seq: int | None):
     return chain.EntryRecord(
         seq=entry.seq,
-        effective_at=_iso(entry.effective_at),
-        created_at=_iso(entry.created_at),
+        effective_at=chain.iso_utc(entry.effective_at),
+        created_at=chain.iso_utc(entry.created_at),
         source=entry.source,
         reference=entry.reference,
         memo=entry.memo,
