@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
-from community.access import communities_for
-
 # (label, url name, icon) for each building block's section, in menu order.
 SECTIONS = [
     ("Overview", "community:detail"),
@@ -32,4 +30,4 @@ def navigation(request):
             continue
         active = current == url or (name != "community:detail" and current.startswith(url))
         sections.append({"label": label, "url": url, "active": active})
-    return {"nav_sections": sections, "nav_slug": slug, "nav_communities": communities_for(user)}
+    return {"nav_sections": sections, "nav_slug": slug}
