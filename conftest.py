@@ -24,6 +24,7 @@ ROLES = [
     "funder",
     "supplier",
     "flex_buyer",
+    "network_operator",
     "auditor",
 ]
 VISITORS = ["anonymous", "outsider"]

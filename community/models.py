@@ -23,6 +23,7 @@ class Role(models.TextChoices):
     FUNDER = "funder", "Funder"
     SUPPLIER = "supplier", "Supplier"
     FLEX_BUYER = "flex_buyer", "Flexibility buyer"
+    NETWORK_OPERATOR = "network_operator", "Network operator (DSO)"
     AUDITOR = "auditor", "Auditor"
 
 
@@ -141,6 +142,90 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConstraintStatement(models.Model):
+    """A network operator's time-bound limit on one node (seed 003's look-ahead zone).
+
+    Versioned: a statement is identified by its ``reference``; a revision is a new
+    row with the same reference and the next ``version``, and the highest version
+    in force is the one that applies. Limits are in kW at the node (import = power
+    flowing down into the node's sites, export = flowing up). The market's clearing
+    and the VPP's and the controller's dispatch read the statements in force through
+    ``community.selectors`` and record the ids they obeyed.
+    """
+
+    class Horizon(models.TextChoices):
+        DAY_AHEAD = "day_ahead", "Day-ahead"
+        INTRADAY = "intraday", "Intraday"
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="constraint_statements")
+    node = models.ForeignKey(NetworkNode, on_delete=models.CASCADE, related_name="constraint_statements")
+    reference = models.CharField(max_length=80, help_text="The network operator's identifier for the statement.")
+    version = models.PositiveIntegerField(default=1)
+    horizon = models.CharField(max_length=16, choices=Horizon.choices, default=Horizon.DAY_AHEAD)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    import_limit_kw = models.DecimalField(max_digits=10, decimal_places=1)
+    export_limit_kw = models.DecimalField(max_digits=10, decimal_places=1)
+    reason = models.CharField(max_length=300, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "node_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "reference", "version"], name="constraint_unique_version"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="constraint_window_positive"),
+            models.CheckConstraint(condition=Q(import_limit_kw__gte=0), name="constraint_import_nonneg"),
+            models.CheckConstraint(condition=Q(export_limit_kw__gte=0), name="constraint_export_nonneg"),
+        ]
+        indexes = [models.Index(fields=["community", "node", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} v{self.version}: {self.node} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+
+class ConsentRecord(models.Model):
+    """What a person agreed to, word for word, and until when (GDPR; seed 001).
+
+    ``scope`` narrows the purpose (e.g. ``device:42`` for one device in the VPP,
+    ``site:7`` for a home's data); empty means the whole purpose. A consent is in
+    force from ``granted_at`` until ``expires_at`` (if set) or its withdrawal.
+    """
+
+    class Purpose(models.TextChoices):
+        MARKET = "market", "Local energy market"
+        VPP = "vpp", "Flexibility (VPP)"
+        BALANCING = "balancing", "Self-balancing network control"
+        DATA_SHARING = "data_sharing", "Data sharing"
+        PURCHASING = "purchasing", "Collective purchasing"
+        MARKETPLACE = "marketplace", "Project marketplace"
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="consents")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    scope = models.CharField(max_length=80, blank=True)
+    text = models.TextField(help_text="The exact wording the person agreed to.")
+    text_version = models.CharField(max_length=40, blank=True)
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "community", "purpose"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_purpose_display()} {self.scope}".strip()
+
+    def in_force(self, at) -> bool:
+        return (
+            self.granted_at <= at
+            and (self.expires_at is None or at < self.expires_at)
+            and (self.withdrawn_at is None or at < self.withdrawn_at)
+        )
 
 
 def _new_token() -> str:

@@ -43,9 +43,12 @@ INSTALLED_APPS = [
     "community",
     "assets",
     "assets.coop",
+    "assets.purchasing",
     "vpp",
+    "vpp.balancing",
     "lem",
     "planning",
+    "planning.marketplace",
 ]
 
 MIDDLEWARE = [

@@ -14,15 +14,21 @@ APP_PAGES = [
     ("assets.urls", "energy/", "assets"),
     ("assets.coop.urls", "coop/", "coop"),
     ("lem.urls", "market/", "lem"),
+    ("assets.purchasing.urls", "buy/", "purchasing"),
     ("vpp.urls", "flex/", "vpp"),
+    ("vpp.balancing.urls", "grid/", "balancing"),
     ("planning.urls", "plan/", "planning"),
+    ("planning.marketplace.urls", "projects/", "marketplace"),
 ]
 APP_APIS = [
     ("assets.api_urls", "assets-api"),
     ("assets.coop.api_urls", "coop-api"),
     ("lem.api_urls", "lem-api"),
+    ("assets.purchasing.api_urls", "purchasing-api"),
     ("vpp.api_urls", "vpp-api"),
+    ("vpp.balancing.api_urls", "balancing-api"),
     ("planning.api_urls", "planning-api"),
+    ("planning.marketplace.api_urls", "marketplace-api"),
 ]
 
 

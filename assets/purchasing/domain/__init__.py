@@ -1,0 +1,1 @@
+"""Pure domain code of Collective purchasing: no Django, numbers in, numbers out."""

@@ -1,0 +1,1 @@
+"""Models of Collective purchasing (see docs/ARCHITECTURE.md)."""

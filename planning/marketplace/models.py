@@ -1,0 +1,1 @@
+"""Models of Project marketplace (see docs/ARCHITECTURE.md)."""

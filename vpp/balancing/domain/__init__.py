@@ -1,0 +1,1 @@
+"""Pure domain code of Self-balancing network: no Django, numbers in, numbers out."""

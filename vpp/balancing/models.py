@@ -1,0 +1,1 @@
+"""Models of Self-balancing network (see docs/ARCHITECTURE.md)."""
