@@ -29,6 +29,7 @@ demo: migrate
 run: install
 	$(PY) manage.py check_services
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py setup_periodic_tasks
 	@echo

@@ -122,15 +122,19 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns if it is missing
-WHITENOISE_USE_FINDERS = DEBUG
+# Static files are collected (make run and deployments run collectstatic) and served by
+# whitenoise compressed (gzip/brotli) under content-hashed names with far-future cache
+# headers. STATIC_COLLECTED=false serves them plain from the app folders (the test suite).
+STATIC_COLLECTED = env.bool("STATIC_COLLECTED", default=True)
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_COLLECTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
