@@ -6,9 +6,11 @@ DATABASE_URL / CELERY_BROKER_URL / MQTT_URL switch to PostgreSQL / Redis /
 Mosquitto.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,11 +19,24 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str(
-    "SECRET_KEY",
-    default="dev-only-insecure-key-set-SECRET_KEY-in-production" if DEBUG else environ.Env.NOTSET,
+# Production is the default: development mode (debug pages, a throwaway key) only
+# when DEBUG is set, as `make run` does on a laptop.
+DEBUG = env.bool("DEBUG", default=False)
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+# Keys published in this repository or in Django's templates: never a production key.
+KNOWN_PUBLIC_SECRET_KEYS = frozenset(
+    {DEVELOPMENT_SECRET_KEY, "change-me", "changeme", "secret", "django-insecure"}
 )
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not DEBUG and (
+    not SECRET_KEY or SECRET_KEY in KNOWN_PUBLIC_SECRET_KEYS or SECRET_KEY.startswith("django-insecure")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or is a published default, and DEBUG is off (production). Set SECRET_KEY to a "
+        "long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=true "
+        "for development on a laptop (make run does)."
+    )
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -40,6 +55,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
     "community",
     "assets",
     "assets.coop",
@@ -62,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "community.middleware.DomainErrorMiddleware",
+    # last, as django-axes asks: turns a locked-out login into its 429 page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,10 +124,70 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: the log-in page, the admin log-in and the API token endpoint are
+    # locked per account and per address after AXES_FAILURE_LIMIT failures.
+    "community.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "community.auth.lockout_response"
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Creating a community is a platform administrator's act; with this code set, anyone
+# who holds it may also start one (e.g. a pilot's organisers).
+COMMUNITY_CREATION_CODE = env.str("COMMUNITY_CREATION_CODE", default="")
+
+# --- email (password reset) ------------------------------------------------------
+# Development prints mail on the console; production sends through SMTP from the environment.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Community Energy <no-reply@localhost>")
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
+
+# --- security (manage.py check --deploy is clean with DEBUG off) ------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's plain-HTTP probe
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only then: the header is spoofable otherwise).
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Error pages and error mails never show secrets: settings whose name says so, and
+# any password inside a URL (MQTT_URL, DATABASE_URL, CELERY_BROKER_URL, ...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "community.secrets.SecretMaskingReporterFilter"
+# An upload larger than this is refused before it is parsed (each import has its own, smaller cap).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- cache (login throttles) ---------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- i18n / time --------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -140,15 +218,18 @@ STORAGES = {
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated call answers 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # limit/offset bounded (a huge ?limit= is a 400 with a message, not a 500)
+    "DEFAULT_PAGINATION_CLASS": "community.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "community.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("TOKEN_THROTTLE_RATE", default="10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Community Energy Platform API",
@@ -161,6 +242,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # 400/401/403/404 documented on every operation (community/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "community.schema.document_error_responses",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -204,16 +290,20 @@ MOSQUITTO_PID_FILE = env.str("MOSQUITTO_PID_FILE", default="") or None
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"mask_secrets": {"()": "community.secrets.MaskSecretsLogFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler would print each line a second time through the root.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # 403s and 404s are expected answers, not faults: no traceback for them; 500s still log.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "transitions": {"level": "WARNING"},
-        "amqtt": {"level": "WARNING"},
+        # the embedded broker's PUBACK timeouts while a slow consumer catches up are expected
+        "amqtt": {"level": "ERROR"},
     },
 }
-
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
