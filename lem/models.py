@@ -378,3 +378,54 @@ class Payment(models.Model):
 def node_network_limits(node: NetworkNode) -> tuple[int, int]:
     """Import/export limits of a node in Wh per period-hour (kW x 1000)."""
     return int(node.import_capacity_kw * 1000), int(node.export_capacity_kw * 1000)
+
+
+class ValueReport(models.Model):
+    """A replay of a simulated year through the market's clearing, agents and
+    settlement (issue 17): what the market is worth to each household against
+    the supplier alone, under the rules in force or a proposed change."""
+
+    class Kind(models.TextChoices):
+        YEAR = "year", "The year under the rules in force"
+        PROPOSAL = "proposal", "A proposed rules change against the rules in force"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="value_reports")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.YEAR)
+    rule = models.ForeignKey(
+        RuleVersion,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="value_reports",
+        help_text="The proposed rules modelled (proposal reports).",
+    )
+    inputs_key = models.CharField(max_length=64, help_text="Hash of the sites, rules and year replayed.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress_pct = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=120, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    year_start = models.DateTimeField()
+    days = models.PositiveSmallIntegerField(default=365)
+    result = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress_pct__lte=100), name="valuereport_progress_pct"),
+        ]
+        indexes = [models.Index(fields=["market", "kind", "inputs_key"])]
+
+    def __str__(self) -> str:
+        return f"value report {self.pk} ({self.get_kind_display()})"
