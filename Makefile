@@ -22,10 +22,13 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+demo: export DEBUG ?= true
 demo: migrate
 	$(PY) manage.py seed_demo
 
 ## Set up and run the whole platform (web, Celery worker + beat, MQTT broker, bridge, simulator).
+## Development mode on a laptop: production (DEBUG off, SECRET_KEY required) is the default elsewhere.
+run: export DEBUG ?= true
 run: install
 	$(PY) manage.py check_services
 	$(PY) manage.py migrate --noinput
@@ -43,6 +46,7 @@ test: install
 	$(PY) -m pytest
 
 ## Run every benchmark in bench/ (one JSON line per size).
+bench: export SECRET_KEY ?= bench-only-not-secret
 bench: install
 	$(PY) -m bench
 

@@ -24,13 +24,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 # Keys published in this repository or in Django's templates: never a production key.
-KNOWN_PUBLIC_SECRET_KEYS = frozenset(
-    {DEVELOPMENT_SECRET_KEY, "change-me", "changeme", "secret", "django-insecure"}
-)
+KNOWN_PUBLIC_SECRET_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "change-me", "changeme", "secret", "django-insecure"})
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not DEBUG and (
-    not SECRET_KEY or SECRET_KEY in KNOWN_PUBLIC_SECRET_KEYS or SECRET_KEY.startswith("django-insecure")
-):
+if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_PUBLIC_SECRET_KEYS or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
         "SECRET_KEY is missing or is a published default, and DEBUG is off (production). Set SECRET_KEY to a "
         "long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=true "
@@ -292,9 +288,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"mask_secrets": {"()": "community.secrets.MaskSecretsLogFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler would print each line a second time through the root.

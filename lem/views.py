@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -14,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from community import csvsafe
 from community.access import community_view
 from community.errors import DomainError
 from community.forms import apply_domain_error
@@ -320,7 +320,7 @@ def statement(request: HttpRequest, community, month: str) -> HttpResponse:
 def _statement_csv(s, rows) -> HttpResponse:
     resp = HttpResponse(content_type="text/csv")
     resp["Content-Disposition"] = f'attachment; filename="statement-{s.month:%Y-%m}.csv"'
-    w = csv.writer(resp)
+    w = csvsafe.writer(resp)
     w.writerow(
         [
             "period_start_utc",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -15,6 +14,7 @@ from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from community import csvsafe
 from community.charts import base_layout, fig_html
 from community.errors import DomainError
 from community.models import Community
@@ -97,7 +97,7 @@ def register_rows(society: Society, *, include_ceased: bool = True) -> list[Regi
 def register_csv(society: Society) -> str:
     """The register of members as the Act requires it kept (s.30): name, address, shares, dates."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf, lineterminator="\n")
     w.writerow(
         [
             "member_number",

@@ -12,6 +12,8 @@ import io
 import math
 from dataclasses import dataclass, field
 
+from community import csvsafe
+
 from .buildings import Building, validate_building
 from .errors import PlanningError
 
@@ -172,7 +174,7 @@ def _fmt(v) -> str:
 
 def buildings_to_csv(rows: list[ParsedBuilding]) -> str:
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csvsafe.writer(out, lineterminator="\n")
     w.writerow(BUILDING_COLUMNS)
     for r in rows:
         b = r.building

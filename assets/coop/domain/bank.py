@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from community import csvsafe
+
 from .errors import CoopError
 from .money import from_pennies
 
@@ -194,7 +196,7 @@ class PaymentLine:
 def payment_file(lines: Iterable[PaymentLine]) -> str:
     """CSV for a bank's bulk-payment upload: name, sort code, account, amount, reference (≤18 chars)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csvsafe.writer(buf, lineterminator="\n")
     w.writerow(["name", "sort_code", "account_number", "amount", "reference"])
     for ln in lines:
         if ln.pennies <= 0:
