@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # scheme://user:password@host -> scheme://user:********@host
 URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s/]+)(?P<tail>@)")
@@ -25,7 +25,7 @@ def mask_url_passwords(text: str) -> str:
 
 
 def _mask(value: Any) -> Any:
-    if isinstance(value, str):
+    if type(value) is str:  # not lazy objects that only pretend to be str
         return mask_url_passwords(value)
     if isinstance(value, dict):
         return {k: _mask(v) for k, v in value.items()}
@@ -46,10 +46,21 @@ class SecretMaskingReporterFilter(SafeExceptionReporterFilter):
         return {k: _mask(v) for k, v in super().get_safe_request_meta(request).items()}
 
     def get_traceback_frame_variables(self, request, tb_frame):
-        return [
-            (name, _mask(value) if isinstance(value, str) else value)
-            for name, value in super().get_traceback_frame_variables(request, tb_frame)
-        ]
+        return [(name, _mask(value)) for name, value in super().get_traceback_frame_variables(request, tb_frame)]
+
+
+class SecretMaskingExceptionReporter(ExceptionReporter):
+    """The error page and mail: an exception's own message may quote a URL with its password."""
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        for key in ("exception_value", "unicode_hint"):
+            if isinstance(data.get(key), str):
+                data[key] = mask_url_passwords(data[key])
+        for frame in data.get("frames", []):
+            if isinstance(frame.get("exc_cause"), BaseException):
+                frame["exc_cause"] = mask_url_passwords(str(frame["exc_cause"]))
+        return data
 
 
 class MaskSecretsLogFilter(logging.Filter):
@@ -63,4 +74,7 @@ class MaskSecretsLogFilter(logging.Filter):
         masked = mask_url_passwords(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # formatters reuse exc_text: the traceback (and its exception message) masked once here
+            record.exc_text = mask_url_passwords(logging.Formatter().formatException(record.exc_info))
         return True
