@@ -907,3 +907,19 @@ def plan_publish(*, plan: Plan, actor: Any = None) -> PlanVersion:
         changes={"sha256": version.pdf_sha256},
     )
     return version
+
+
+@transaction.atomic
+def milestone_mark_delivered(*, milestone: Milestone, delivered_by: str, actor: Any = None) -> Milestone:
+    """Mark a roadmap action done because a project delivered it (the marketplace calls this). Idempotent."""
+    updated = Milestone.objects.filter(pk=milestone.pk, done=False).update(done=True)
+    milestone.done = True
+    if updated:
+        audit(
+            actor=actor,
+            action="milestone.delivered",
+            summary=f"Delivered: {milestone.title} (by {delivered_by})"[:300],
+            community=milestone.plan.community,
+            obj=milestone,
+        )
+    return milestone

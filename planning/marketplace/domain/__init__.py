@@ -1,1 +1,1 @@
-"""Pure domain code of Project marketplace: no Django, numbers in, numbers out."""
+"""Pure marketplace arithmetic: no Django, numbers in, numbers out."""
