@@ -37,6 +37,11 @@ class Community(models.Model):
     description = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, default="Europe/London")
     settlement_period_minutes = models.PositiveSmallIntegerField(choices=PERIOD_CHOICES, default=30)
+    # The public page (/p/<slug>/): off until the community turns it on, and it shows only
+    # the sections the community chose (keys of community.public.SECTIONS).
+    public_page = models.BooleanField(default=False)
+    public_sections = models.JSONField(default=list, blank=True)
+    join_text = models.TextField(blank=True, help_text="How to join, shown on the public page.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
