@@ -82,6 +82,12 @@ class RuleVersion(models.Model):
     membership_fee = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Monthly, GBP.")
     social_discount_pct = models.DecimalField(**PCT, default=Decimal("0"))
     fund_share_pct = models.DecimalField(**PCT, default=Decimal("0"), help_text="% of fees to the community fund.")
+    tolerance_band_pct = models.DecimalField(
+        **PCT,
+        default=Decimal("0"),
+        help_text="Seed 001 §3.5.1: deviations from the traded volume within this % settle at the period's "
+        "local price, the rest at the supplier's backstop (0 = every deviation at the backstop).",
+    )
     reason = models.CharField(max_length=300, blank=True)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -233,6 +239,9 @@ class ClearingRun(models.Model):
     book_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the frozen book (replay check).")
     message = models.CharField(max_length=500, blank=True)
     solver = models.CharField(max_length=12, blank=True)
+    constraint_statement_ids = models.JSONField(
+        default=list, blank=True, help_text="Network operators' constraint statements this run obeyed (ids)."
+    )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 
