@@ -1,6 +1,6 @@
 from django.urls import path
 
-from community import views
+from community import public_views, views
 
 app_name = "community"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("sites/<int:site_id>/edit/", views.site_edit, name="site_edit"),
     path("audit/", views.audit, name="audit"),
     path("ledger/", views.ledger, name="ledger"),
+    path("public/", public_views.public_settings, name="public_settings"),
 ]

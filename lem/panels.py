@@ -37,3 +37,39 @@ def site_panels(request, site) -> list[dict]:
     return [
         {"title": "Local energy market", "html": render_to_string("lem/partials/site_panel.html", ctx, request=request)}
     ]
+
+
+def public_panels(community) -> list[dict]:
+    """The community's public page: the last week's local prices and the month's local share (totals only)."""
+    from community.charts import base_layout, fig_html
+
+    market = selectors.market_for(community)
+    if market is None:
+        return []
+    now = timezone.now()
+    runs = list(
+        ClearingRun.objects.filter(
+            market=market, clearing_price__isnull=False, period_start__gte=now - timedelta(days=7)
+        ).order_by("period_start")
+    )
+    chart = ""
+    if runs:
+        import plotly.graph_objects as go
+
+        fig = go.Figure(
+            go.Scatter(
+                x=[r.period_start for r in runs],
+                y=[float(r.clearing_price) for r in runs],
+                mode="lines",
+                line=dict(color="#0f766e", shape="hv"),
+                name="local price",
+            )
+        )
+        base_layout(fig, height=260)
+        fig.update_layout(xaxis=dict(title="delivery period (UK time)"), yaxis=dict(title="p/kWh", rangemode="tozero"))
+        chart = fig_html(fig)
+    html = render_to_string(
+        "lem/partials/public_panel.html",
+        {"market": market, "chart": chart, "summary": selectors.community_summary(market, now - timedelta(days=30))},
+    )
+    return [{"key": "market", "title": "Local energy market", "html": html}]

@@ -18,3 +18,20 @@ def community_panels(request, community) -> list[dict]:
         request=request,
     )
     return [{"title": "Local energy plan", "html": html}]
+
+
+def public_panels(community) -> list[dict]:
+    """The community's public page: the latest published version of its plan (never a draft)."""
+    from planning.models import PlanVersion
+
+    version = (
+        PlanVersion.objects.filter(plan__community=community)
+        .defer("pdf")
+        .select_related("plan")
+        .order_by("-published_at")
+        .first()
+    )
+    html = render_to_string(
+        "planning/partials/public_panel.html", {"v": version, "s": version.snapshot if version else {}}
+    )
+    return [{"key": "plan", "title": "Local energy plan", "html": html}]

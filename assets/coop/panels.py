@@ -23,3 +23,20 @@ def community_panels(request, community) -> list[dict]:
         request=request,
     )
     return [{"title": "Community-owned energy", "html": html}]
+
+
+def public_panels(community) -> list[dict]:
+    """The community's public page: the co-op's open share offers, with how much is raised so far."""
+    from assets.coop.models import ShareOffer
+
+    offers = list(
+        ShareOffer.objects.filter(society__community=community, status=ShareOffer.Status.OPEN)
+        .select_related("society")
+        .order_by("closes_on")
+    )
+    rows = [
+        {"offer": o, "stats": selectors.offer_stats(o), "rate_pct": o.society.target_interest_rate * 100}
+        for o in offers
+    ]
+    html = render_to_string("coop/partials/public_panel.html", {"rows": rows, "community": community})
+    return [{"key": "shares", "title": "Community shares on offer", "html": html}]
