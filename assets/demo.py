@@ -183,22 +183,30 @@ def seed_devices(community: Community) -> int:
 
 
 def seed_history(community: Community, *, days: int = HISTORY_DAYS, now: datetime | None = None) -> int:
-    """Half-hourly readings for the ``days`` before today (local), from the
-    simulator's physics at 10-minute steps. Skipped if the week has readings."""
+    """Half-hourly readings from local midnight ``days`` days ago up to the last
+    period that has ended (so the demo's history runs up to the moment it starts and
+    the simulator carries on from now), from the simulator's physics at 10-minute
+    steps. Run again later, it tops up only the periods since the last reading."""
     now = now or datetime.now(UTC)
+    period = timedelta(minutes=community.settlement_period_minutes)
     today = now.astimezone(LONDON).date()
-    end = datetime.combine(today, time(0), tzinfo=LONDON).astimezone(UTC)
+    end = datetime.fromtimestamp(now.timestamp() // period.total_seconds() * period.total_seconds(), tz=UTC)
     start = datetime.combine(today - timedelta(days=days), time(0), tzinfo=LONDON).astimezone(UTC)
-    if IntervalReading.objects.filter(
-        meter__site__community=community, period_start__gte=start, period_start__lt=end
-    ).exists():
+    last = (
+        IntervalReading.objects.filter(meter__site__community=community, period_start__gte=start)
+        .order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .first()
+    )
+    if last is not None:
+        start = last + period
+    if start >= end:
         return 0
     devices = list(Device.objects.filter(community=community).select_related("site"))
     per_site = defaultdict(list)
     for d in devices:
         per_site[d.site_id].append(d)
     meters = list(Meter.objects.filter(site__community=community).select_related("device"))
-    period = timedelta(minutes=community.settlement_period_minutes)
     weather = Weather(seed=community.pk + 99)
     sims = {sid: SimSite(site_spec(devs[0].site, devs)) for sid, devs in per_site.items()}
     # energy per (site, period): [import, export] at the meter, generation

@@ -1,4 +1,4 @@
-"""The demo community: ~60 homes on 3 feeders under one substation, a school and
+"""The demo community: 62 homes on 3 feeders under one substation, a school and
 a community centre, with logins for every role. Idempotent: running it again
 finds what is there and creates nothing twice."""
 
@@ -83,7 +83,8 @@ STAFF = [
     DemoLogin("reviewer", "Rhys Evans", (Role.REVIEWER,)),
     DemoLogin("funder", "Fiona Grant", (Role.FUNDER,)),
     DemoLogin("supplier", "Sol Supply Ltd", (Role.SUPPLIER,)),
-    DemoLogin("flexbuyer", "Dana DSO", (Role.FLEX_BUYER,)),
+    DemoLogin("flexbuyer", "Dana Flex", (Role.FLEX_BUYER,)),
+    DemoLogin("dso", "Nadia Grid", (Role.NETWORK_OPERATOR,)),
     DemoLogin("auditor", "Aisha Bello", (Role.AUDITOR,)),
 ]
 HOMES = 60
@@ -109,7 +110,7 @@ def seed_community() -> Community:
         slug=DEMO_SLUG,
         defaults={
             "name": "Bramley Green Energy",
-            "description": "Sixty homes, a primary school and a community centre sharing their sun, "
+            "description": "Sixty-two homes, a primary school and a community centre sharing their sun, "
             "batteries and a local market.",
             "timezone": "Europe/London",
             "settlement_period_minutes": 30,
@@ -213,8 +214,33 @@ def seed_community() -> Community:
     )
     if created:
         centre.occupants.add(convenor)
-    # the convenor lives at home 1 too, so the "my home" journey works for them
-    Site.objects.get(community=community, meter_point_id=f"1012{1:09d}").occupants.add(convenor)
+    # The convenor and the treasurer are households too, each in a home of their own on
+    # Green Walk by the community centre (not sharing a household's home and account).
+    for n, username, number in ((61, "convenor", 3), (62, "treasurer", 5)):
+        home, created = Site.objects.get_or_create(
+            community=community,
+            meter_point_id=f"1012{n:09d}",
+            defaults={
+                "kind": Site.Kind.HOME,
+                "name": f"{number} Green Walk",
+                "address": f"{number} Green Walk, Bramley Green, Birmingham",
+                "postcode": f"B30 3G{'WXY'[n % 3]}",
+                "latitude": round(CENTRE[0] - 0.0007 - 0.0002 * (n - 61), 6),
+                "longitude": round(CENTRE[1] + 0.0052, 6),
+                "network_node": feeders[1],
+                "annual_consumption_kwh": 3100 if username == "convenor" else 2400,
+            },
+        )
+        if created:
+            home.occupants.add(get_user_model().objects.get(username=username))
+    if not community.public_page and not community.public_sections:
+        community.public_page = True
+        community.public_sections = ["about", "plan", "shares", "market", "projects", "join"]
+        community.join_text = (
+            "Anyone living or working in Bramley Green can join. Come to the open meeting at the community "
+            "centre on the first Tuesday of the month, or ask the convenor, Carys Morgan, for an invitation."
+        )
+        community.save(update_fields=["public_page", "public_sections", "join_text"])
     return community
 
 

@@ -131,14 +131,15 @@ def seed(*, community: Community, stdout=None) -> Plan:
         came = rng.sample(members, min(len(members), 18))
         for u in came:
             services.attendance_record(workshop=workshop, user=u, actor=convenor)
-        for name in ("Mrs P. Dhillon", "Ken (Chapel)", "Sheet 7"):
+        walk_ins = ("Mrs P. Dhillon", "Ken (Chapel)", "Sheet 7")
+        for name in walk_ins:
             services.attendance_record(workshop=workshop, name=name, actor=convenor)
         services.workshop_record(
             workshop=workshop,
             held=True,
             actor=convenor,
             notes=(
-                "31 people. Strong interest in solar and in cutting bills; worries about the cost of heat pumps and "
+                f"{len(came) + len(walk_ins)} people signed in. Strong interest in solar and in cutting bills; worries about the cost of heat pumps and "
                 "about disruption on Victoria Terrace. The school would host a solar array if the community owns it. "
                 "Wind turbine split the room: some love it, the houses nearest the field do not."
             ),

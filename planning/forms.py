@@ -44,7 +44,7 @@ class ScenarioForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     start_year = forms.IntegerField(initial=lambda: timezone.now().year)
     end_year = forms.IntegerField(initial=2040)
-    pathway = forms.ChoiceField(required=False, label="Start from a pathway (seed 002, 3.5)")
+    pathway = forms.ChoiceField(required=False, label="Start from an illustrative pathway")
     copy_from = forms.ChoiceField(required=False, label="…or from a copy of")
 
     def __init__(self, *args, scenarios=(), **kwargs):

@@ -2,13 +2,13 @@
 `assets.domain.home.SimSite` physics, each speaking MQTT with its own
 credentials through a `DevicePool`.
 
-Clock. Simulated time starts at ``start`` (default: local midnight today) and
-runs ``speed`` times faster than real time until it catches up with the wall
-clock, then continues in real time -- telemetry is never stamped in the
-future (the bridge would rightly reject it). Steps are aligned to ``step_s``
-from the start, and every random process is seeded from the site id, so
-restarting the simulator replays the same day (same timestamps, same values:
-the bridge's upsert makes the replay a no-op).
+Clock. Simulated time starts at ``start`` (default: now, where the demo's
+seeded history ends) and runs ``speed`` times faster than real time until it
+catches up with the wall clock, then continues in real time -- telemetry is
+never stamped in the future (the bridge would rightly reject it). Steps are
+aligned to ``step_s`` from the start, and every random process is seeded from
+the site id, so restarting from the same ``start`` replays the same values
+(the bridge's upsert makes the replay a no-op).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time as _time
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -254,6 +254,6 @@ class Neighbourhood:
 
 
 def default_start(now: datetime | None = None) -> datetime:
+    """Now, to the minute: the demo's seeded history runs up to the moment it is loaded."""
     now = now or datetime.now(UTC)
-    local = now.astimezone(LONDON)
-    return datetime.combine(local.date(), time(0), tzinfo=LONDON).astimezone(UTC)
+    return now.astimezone(UTC).replace(second=0, microsecond=0)

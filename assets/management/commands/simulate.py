@@ -15,7 +15,7 @@ from community.models import Community
 class Command(BaseCommand):
     help = (
         "Simulate the community's homes and assets (pvlib PV, BDEW H25 demand, battery, EV, heat pump, wind) "
-        "as MQTT devices with their own credentials. Time starts at local midnight and runs --speed times "
+        "as MQTT devices with their own credentials. Time starts now (or at --start) and runs --speed times "
         "faster until it reaches the clock, then in real time."
     )
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--step", type=int, default=60, help="simulated seconds per step (and per telemetry message)"
         )
-        parser.add_argument("--start", default=None, help="ISO-8601 start of simulated time (default: local midnight)")
+        parser.add_argument("--start", default=None, help="ISO-8601 start of simulated time (default: now)")
         parser.add_argument("--url", default=None, help="MQTT URL (default: settings.MQTT_URL without its credentials)")
         parser.add_argument("--anonymous", action="store_true", help="connect without device credentials")
 
