@@ -194,8 +194,19 @@ class RejectedMessage(models.Model):
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="rejections")
+
+    class Format(models.TextChoices):
+        TEXT = "text", "Text"
+        HEX = "hex", "Hex (binary or unsafe bytes)"
+
     topic = models.CharField(max_length=255)
-    payload = models.TextField(blank=True, help_text="The first 2,000 characters, as received.")
+    payload = models.TextField(
+        blank=True,
+        help_text="Clean UTF-8 text: the first 2,000 characters. Anything else (NUL, binary, broken "
+        "UTF-8): the first 512 bytes as hex.",
+    )
+    payload_format = models.CharField(max_length=4, choices=Format.choices, default=Format.TEXT)
+    size = models.PositiveIntegerField(default=0, help_text="The payload's full size in bytes.")
     code = models.CharField(max_length=20)
     reason = models.CharField(max_length=500)
     received_at = models.DateTimeField()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +40,49 @@ MEASUREMENTS = tuple(NUMERIC_FIELDS) + BOOL_FIELDS
 
 ACK_STATUSES = ("received", "applied", "rejected", "expired")
 STATUS_STATES = ("online", "offline")
+
+
+# A command id as the platform issues it (uuid4 hex); anything else in an ack
+# cannot match a command and must not reach a query as it came.
+_COMMAND_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# Text a database column and an operator's screen can hold: no NUL, no other
+# C0/C1 control characters except tab and newlines, no lone surrogates.
+_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_TS_CHARS = re.compile(r"^[0-9][0-9T:.,+\-Z ]{0,39}$")
+COPY_LIMIT = 2000  # characters of a rejected payload kept as text
+HEX_LIMIT = 512  # bytes of a binary payload kept, as hex (1,024 characters)
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` with every unsafe character shown as an escape (``\\x00``), cut
+    to ``limit`` characters: storable in any text column (PostgreSQL refuses
+    NUL) and readable on the operator page."""
+    if not isinstance(text, str):
+        text = str(text)
+    if limit is not None:
+        text = text[: limit * 2]  # escapes make it longer; never scan a megabyte
+    out = _UNSAFE_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else "\\ufffd", text)
+    return out[:limit] if limit is not None else out
+
+
+def sanitised_copy(raw: bytes | str) -> tuple[str, str]:
+    """What the platform keeps of a payload it refused: ``("text", first
+    2,000 characters)`` when it is clean UTF-8 text, else ``("hex", hex of the
+    first 512 bytes)``. Either is safe for any text column."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    head = bytes(raw[: COPY_LIMIT * 4])
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut at the end of the head is still text
+        if len(raw) > len(head) and exc.start >= len(head) - 3:
+            text = head[: exc.start].decode("utf-8")
+        else:
+            return "hex", bytes(raw[:HEX_LIMIT]).hex()
+    if _UNSAFE_CHARS.search(text):
+        return "hex", bytes(raw[:HEX_LIMIT]).hex()
+    return "text", text[:COPY_LIMIT]
 
 
 class PayloadError(ValueError):
@@ -96,20 +140,30 @@ def _load_json(raw: bytes | str):
         return json.loads(text, parse_constant=_reject_constant)
     except PayloadError:
         raise
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise PayloadError("json", f"payload is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:
+        raise PayloadError("json", "payload nests arrays or objects too deeply") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise PayloadError("json", f"payload is not valid JSON ({printable(str(exc), 200)})") from None
 
 
 def parse_ts(value, *, name: str = "ts") -> datetime:
     if not isinstance(value, str):
         raise PayloadError("schema", f"{name} must be an ISO-8601 string with a UTC offset")
+    shown = printable(repr(value), 80)
+    if not _TS_CHARS.match(value):
+        raise PayloadError("schema", f"{name} {shown} is not an ISO-8601 timestamp")
     try:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
-        raise PayloadError("schema", f"{name} {value!r} is not an ISO-8601 timestamp") from None
+        raise PayloadError("schema", f"{name} {shown} is not an ISO-8601 timestamp") from None
     if ts.tzinfo is None or ts.utcoffset() is None:
-        raise PayloadError("schema", f"{name} {value!r} has no UTC offset; send e.g. 2026-01-01T12:00:00Z")
-    return ts.astimezone(UTC)
+        raise PayloadError("schema", f"{name} {shown} has no UTC offset; send e.g. 2026-01-01T12:00:00Z")
+    try:
+        return ts.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise PayloadError("schema", f"{name} {shown} is outside the range of dates") from None
 
 
 def check_ts(ts: datetime, now: datetime) -> None:
@@ -178,32 +232,35 @@ def parse_ack(raw: bytes | str, *, now: datetime) -> Ack:
     if not isinstance(data, dict):
         raise PayloadError("schema", "ack must be a JSON object")
     cid = data.get("id")
-    if not isinstance(cid, str) or not 0 < len(cid) <= 64:
-        raise PayloadError("schema", "ack needs the command id as a string (1-64 characters)")
+    if not isinstance(cid, str) or not _COMMAND_ID.match(cid):
+        raise PayloadError("schema", "ack needs the command id as sent: 1-64 letters, digits, '_', '.', ':' or '-'")
     status = data.get("status")
-    if status not in ACK_STATUSES:
-        raise PayloadError("schema", f"ack status {status!r} is not one of {', '.join(ACK_STATUSES)}")
+    if not isinstance(status, str) or status not in ACK_STATUSES:
+        raise PayloadError(
+            "schema", f"ack status {printable(repr(status), 80)} is not one of {', '.join(ACK_STATUSES)}"
+        )
     detail = data.get("detail", "") or ""
     if not isinstance(detail, str):
         raise PayloadError("schema", "ack detail must be text")
+    detail = printable(detail, 500)
     ts = None
     if data.get("ts") is not None:
         ts = parse_ts(data["ts"])
         check_ts(ts, now)
-    return Ack(command_id=cid, status=status, detail=detail[:500], ts=ts)
+    return Ack(command_id=cid, status=status, detail=detail, ts=ts)
 
 
 def parse_status(raw: bytes | str, *, now: datetime) -> Status:
     """`online` / `offline`, as bare text (the usual last-will form) or as
     ``{"state": "online", "ts": ...}``."""
     if isinstance(raw, bytes):
-        text = raw.decode("utf-8", "replace").strip()
+        text = raw[: MAX_PAYLOAD_BYTES + 1].decode("utf-8", "replace").strip()
     else:
         text = raw.strip()
     if text in STATUS_STATES:
         return Status(online=text == "online", ts=None)
-    data = _load_json(text)
-    if not isinstance(data, dict) or data.get("state") not in STATUS_STATES:
+    data = _load_json(raw if isinstance(raw, bytes) else text)
+    if not isinstance(data, dict) or not isinstance(data.get("state"), str) or data["state"] not in STATUS_STATES:
         raise PayloadError("schema", 'status must be \'online\', \'offline\' or {"state": "online"|"offline"}')
     ts = None
     if data.get("ts") is not None:

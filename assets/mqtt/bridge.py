@@ -11,6 +11,14 @@ a redelivery changes nothing.
 
 Threads: paho's network thread only puts messages on a queue (`on_message`
 stays thin); the main thread drains the queue, calls the services and acks.
+
+Poison messages (issue 9). No payload on any topic may stop the bridge or
+hold up the messages behind it. Validation rejects what it can with a reason;
+if storing a batch still fails for a reason that is not transient (the
+database refuses a value), the batch is split in halves until the message at
+fault is alone, and that message is quarantined -- kept as a RejectedMessage
+with code ``unstorable``, its payload as hex -- and acknowledged like any
+other. Only a transient failure (the database down) holds the batch unacked.
 """
 
 from __future__ import annotations
@@ -24,16 +32,25 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 
 from assets import selectors, services
-from assets.domain import topics
+from assets.domain import payloads, topics
 
 from .connection import BrokerUrl, connect, make_client, reason_ok
 
 log = logging.getLogger("assets.bridge")
 
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# Not the message's fault: the database is down, or not migrated yet. Retried.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, ProgrammingError)
 
 
 @dataclass
@@ -82,7 +99,17 @@ class Bridge:
         self._seen: dict[int, datetime] = {}
         self._last_readings = time.monotonic()
         self._last_housekeeping = 0.0
-        self.stats = {"accepted": 0, "rejected": 0, "acks": 0, "statuses": 0, "batches": 0, "db_retries": 0}
+        self.stats = {
+            "accepted": 0,
+            "rejected": 0,
+            "acks": 0,
+            "statuses": 0,
+            "batches": 0,
+            "db_retries": 0,
+            "quarantined": 0,  # stored only as a hex copy (code "unstorable")
+            "dropped": 0,  # not even that could be stored: logged as hex, acked
+            "derived_errors": 0,
+        }
 
     # -- paho callbacks (network thread) ---------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties):
@@ -104,7 +131,11 @@ class Bridge:
             log.warning("disconnected from the broker (%s); reconnecting with back-off", reason_code)
 
     def _on_message(self, client, userdata, msg):
-        self.inbox.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos, datetime.now(UTC)))
+        # the raw topic bytes: paho's ``msg.topic`` raises on invalid UTF-8, and
+        # an exception here would end the network thread
+        raw_topic = msg._topic if isinstance(getattr(msg, "_topic", None), bytes) else str(msg.topic).encode()
+        topic = raw_topic.decode("utf-8", "replace")
+        self.inbox.put(Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, datetime.now(UTC)))
 
     # -- steps the main loop (and tests) call ---------------------------------
     def drain(self, max_wait_s: float | None = None) -> list[Inbound]:
@@ -133,7 +164,7 @@ class Bridge:
         keys = set()
         for m in batch:
             parts = m.topic.split("/")
-            if len(parts) == 4:
+            if len(parts) == 4 and topics.valid_segment(parts[1]) and topics.valid_segment(parts[2]):
                 keys.add((parts[1], parts[2]))
         stale = {k for k in keys if k not in self._directory or now - self._directory_at[k] > self.directory_ttl_s}
         if stale:
@@ -151,9 +182,7 @@ class Bridge:
                 if not connection.in_atomic_block:  # (tests run the bridge inside their transaction)
                     close_old_connections()
                 now_ = now or datetime.now(UTC)
-                result = services.telemetry_ingest(
-                    [(m.topic, m.payload, m.received_at) for m in batch], now=now_, directory=self.directory_for(batch)
-                )
+                result = self._store(batch, now_)
                 break
             except TRANSIENT_DB_ERRORS as exc:
                 self.stats["db_retries"] += 1
@@ -186,6 +215,41 @@ class Bridge:
         self.stats["batches"] += 1
         return result
 
+    def _store(self, batch: list[Inbound], now: datetime) -> services.IngestResult:
+        """Store a batch; on a failure that is the data's fault, split it until
+        the message at fault is alone and quarantine that one. Transient
+        database errors propagate (the caller retries the whole batch; every
+        write is idempotent)."""
+        try:
+            return services.telemetry_ingest(
+                [(m.topic, m.payload, m.received_at) for m in batch], now=now, directory=self.directory_for(batch)
+            )
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any other failure is a message's fault
+            if len(batch) > 1:
+                half = len(batch) // 2
+                return _merge(self._store(batch[:half], now), self._store(batch[half:], now))
+            return self._quarantine(batch[0], exc, now)
+
+    def _quarantine(self, m: Inbound, exc: BaseException, now: datetime) -> services.IngestResult:
+        reason = f"could not be stored: {type(exc).__name__}: {str(exc).strip()[:400]}"
+        try:
+            services.telemetry_quarantine(topic=m.topic, payload=m.payload, reason=reason, now=now)
+            self.stats["quarantined"] += 1
+            log.warning("quarantined a message on %s: %s", payloads.printable(m.topic, 120), reason)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - last resort: the log keeps it, the broker forgets it
+            self.stats["dropped"] += 1
+            log.exception(
+                "could not store even a quarantine record; acking. topic=%s payload[hex]=%s reason=%s",
+                payloads.printable(m.topic.encode("utf-8", "surrogatepass").decode("ascii", "backslashreplace"), 255),
+                bytes(m.payload[: payloads.HEX_LIMIT]).hex(),
+                payloads.printable(reason, 500),
+            )
+        return services.IngestResult(rejected=1)
+
     def flush_derived(self, *, force: bool = False) -> None:
         """Interval readings for periods touched by new counters, last-seen
         times; both are idempotent, so a failure just leaves them for next time."""
@@ -199,13 +263,35 @@ class Bridge:
             if seen:
                 services.devices_mark_seen(seen=seen)
             if dirty:
-                n = services.readings_from_telemetry(dirty=dirty)
+                try:
+                    with transaction.atomic():
+                        n = services.readings_from_telemetry(dirty=dirty)
+                except TRANSIENT_DB_ERRORS:
+                    raise
+                except Exception:  # noqa: BLE001 - one device's data must not stop the others
+                    n = self._readings_device_by_device(dirty)
                 log.debug("interval readings refreshed: %d", n)
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("could not refresh readings (%s); will retry", exc)
             self._dirty |= dirty
             for k, v in seen.items():
                 self._seen.setdefault(k, v)
+
+    def _readings_device_by_device(self, dirty: set) -> int:
+        by_device: dict[int, set] = {}
+        for item in dirty:
+            by_device.setdefault(item[0], set()).add(item)
+        n = 0
+        for device_id, items in by_device.items():
+            try:
+                with transaction.atomic():
+                    n += services.readings_from_telemetry(dirty=items)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001
+                self.stats["derived_errors"] += 1
+                log.exception("interval readings for device %s could not be derived; skipped", device_id)
+        return n
 
     def housekeeping(self) -> None:
         now = time.monotonic()
@@ -216,6 +302,8 @@ class Bridge:
             services.commands_time_out()
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("could not time out commands (%s)", exc)
+        except Exception:  # noqa: BLE001 - housekeeping must never stop ingestion
+            log.exception("could not time out commands")
 
     # -- running ---------------------------------------------------------------
     def start(self) -> None:
@@ -266,3 +354,16 @@ class Bridge:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+
+def _merge(a: services.IngestResult, b: services.IngestResult) -> services.IngestResult:
+    out = services.IngestResult(
+        accepted=a.accepted + b.accepted,
+        rejected=a.rejected + b.rejected,
+        acks=a.acks + b.acks,
+        statuses=a.statuses + b.statuses,
+    )
+    out.dirty = a.dirty | b.dirty
+    out.seen = {**a.seen, **b.seen}
+    out.offline = a.offline | b.offline
+    return out
