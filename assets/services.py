@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from assets.command_gate import command_refusal
 from assets.domain import kinds, payloads, topics
 from assets.domain.csv_readings import CsvError, parse_readings_csv
 from assets.domain.intervals import CounterPoint, counters_to_intervals, floor_period
@@ -48,6 +49,8 @@ def _clean_limits(kind: str, limits: dict) -> dict:
         kinds.EV_CHARGER: {"ready_by", "target_pct"},
         kinds.HEAT_PUMP: {"comfort_min_c", "comfort_max_c"},
     }.get(kind, set())
+    if kind in (kinds.BATTERY, kinds.EV_CHARGER, kinds.HEAT_PUMP, kinds.LOAD):
+        allowed = allowed | {"never_touch"}  # issue 10: hours no one may control the device
     unknown = set(limits) - allowed
     if unknown:
         raise DomainError(f"a {kinds.LABELS[kind].lower()} has no limit {', '.join(sorted(unknown))}", field="limits")
@@ -75,7 +78,25 @@ def _clean_limits(kind: str, limits: dict) -> dict:
                 "the comfort band must be a range within 5-30 °C, lower below upper", field="comfort_min_c"
             )
         out["comfort_min_c"], out["comfort_max_c"] = lo, hi
+    if "never_touch" in limits:
+        out["never_touch"] = _clean_windows(limits["never_touch"])
     return out
+
+
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _clean_windows(value) -> list[str]:
+    """Never-touch hours (issue 10): "16:00-19:00" or a list of such windows, local time."""
+    if isinstance(value, str):
+        value = [w.strip() for w in value.split(",") if w.strip()]
+    if not isinstance(value, list) or not all(isinstance(w, str) and _WINDOW.match(w) for w in value):
+        raise DomainError(
+            "never-touch hours must be windows like 16:00-19:00, separated by commas", field="never_touch"
+        )
+    if any(w[:5] == w[6:] for w in value):
+        raise DomainError("a never-touch window must not start and end at the same time", field="never_touch")
+    return value
 
 
 def _mqtt_username(device: Device) -> str:
@@ -247,6 +268,9 @@ def command_publish(
         raise DomainError(
             f"{abs(clean['power_w'])} W is more than the device's rating of {device.rated_power_w} W", field="params"
         )
+    refusal = command_refusal(device, action, clean, source=source, at=now, valid_until=now + valid_for)
+    if refusal:  # issue 10: consent and the household's limits, before anything is recorded
+        raise DomainError(f"Refused: {refusal}", field="limits", code="refused")
     with transaction.atomic():
         cmd = DeviceCommand.objects.create(
             id=uuid.uuid4().hex,
@@ -280,15 +304,20 @@ def command_publish_many(
     source: str = "operator",
     actor: Any = None,
     now: datetime | None = None,
+    command_ids: list[str] | None = None,
 ) -> list[DeviceCommand]:
     """Many commands at once (a VPP dispatch, a balancing step): all checked
     first (one bad command refuses the lot, naming it), recorded in one
-    transaction, published together after commit."""
+    transaction, published together after commit. ``command_ids`` (issue 10):
+    the caller's deterministic ids (max 32 characters), so a dispatch run twice
+    collides on the primary key instead of sending twice."""
     now = now or timezone.now()
+    if command_ids is not None and len(command_ids) != len(commands):
+        raise DomainError("one command id per command", field="command_ids")
     if not timedelta(seconds=10) <= valid_for <= MAX_COMMAND_LEASE:
         raise DomainError("a command must be valid for between 10 seconds and 24 hours", field="valid_for")
     rows = []
-    for device, action, params in commands:
+    for i, (device, action, params) in enumerate(commands):
         try:
             clean = kinds.check_action(device.kind, action, params or {})
         except kinds.CommandError as exc:
@@ -298,9 +327,12 @@ def command_publish_many(
                 f"{device.uid}: {abs(clean['power_w'])} W is more than its rating of {device.rated_power_w} W",
                 field="params",
             )
+        refusal = command_refusal(device, action, clean, source=source, at=now, valid_until=now + valid_for)
+        if refusal:  # issue 10: consent and the household's limits
+            raise DomainError(f"Refused: {refusal}", field="limits", code="refused")
         rows.append(
             DeviceCommand(
-                id=uuid.uuid4().hex,
+                id=command_ids[i] if command_ids is not None else uuid.uuid4().hex,
                 device=device,
                 action=action,
                 params=clean,
@@ -421,39 +453,8 @@ _ACK_STATUS = {
 }
 
 
-def _rejection(topic, raw, code: str, reason: str, *, now: datetime, info=None) -> RejectedMessage:
-    """A RejectedMessage whose every text is safe for any database (no NUL,
-    no broken UTF-8): binary payloads are kept as hex."""
-    raw = raw if isinstance(raw, (bytes, bytearray)) else str(raw).encode("utf-8", "surrogatepass")
-    fmt, copy = payloads.sanitised_copy(raw)
-    return RejectedMessage(
-        community_id=info.community_id if info else None,
-        device_id=info.id if info else None,
-        topic=payloads.printable(topic, 255),
-        payload=copy,
-        payload_format=fmt,
-        size=len(raw),
-        code=code[:20],
-        reason=payloads.printable(reason, 500),
-        received_at=now,
-    )
-
-
-def telemetry_quarantine(*, topic: str, payload: bytes, reason: str, now: datetime) -> RejectedMessage:
-    """Keep a message the bridge could not store even as an ordinary rejection
-    (code ``unstorable``), so that it can be acknowledged and never block the
-    messages behind it. Plain ASCII only: always storable."""
-    raw = payload if isinstance(payload, (bytes, bytearray)) else str(payload).encode("utf-8", "surrogatepass")
-    row = _rejection(topic, b"", "unstorable", reason, now=now)
-    row.topic = payloads.printable(topic.encode("utf-8", "surrogatepass").decode("ascii", "backslashreplace"), 255)
-    row.payload, row.payload_format, row.size = (
-        bytes(raw[: payloads.HEX_LIMIT]).hex(),
-        RejectedMessage.Format.HEX,
-        len(raw),
-    )
-    row.reason = payloads.printable(reason.encode("utf-8", "surrogatepass").decode("ascii", "backslashreplace"), 500)
-    row.save()
-    return row
+def _text(raw: bytes) -> str:
+    return raw[:2000].decode("utf-8", "replace")
 
 
 def telemetry_ingest(
@@ -478,7 +479,17 @@ def telemetry_ingest(
     statuses: dict[int, bool] = {}
 
     def reject(topic, raw, code, reason, info=None):
-        rejects.append(_rejection(topic, raw, code, reason, now=now, info=info))
+        rejects.append(
+            RejectedMessage(
+                community_id=info.community_id if info else None,
+                device_id=info.id if info else None,
+                topic=topic[:255],
+                payload=_text(raw),
+                code=code,
+                reason=reason[:500],
+                received_at=now,
+            )
+        )
 
     for msg in messages:
         topic, raw = msg[0], msg[1]

@@ -27,3 +27,23 @@ def device(site, kind="smart_meter", *, uid=None, rated_power_w=10_000, meter=No
     if meter:
         Meter.objects.create(site=site, device=d, kind=meter, serial=f"M{d.pk:06d}")
     return d
+
+
+def consent(d, purpose="vpp"):
+    """The household's consent to control ``d`` (issue 10: every command to a
+    household's device passes the consent and limits gate)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from community.models import ConsentRecord
+
+    now = timezone.now()
+    return ConsentRecord.objects.create(
+        community=d.community,
+        user=d.site.occupants.first(),
+        purpose=purpose,
+        scope=f"device:{d.pk}",
+        text="test consent",
+        granted_at=now - timedelta(days=400),
+    )

@@ -17,7 +17,7 @@ from assets.models import DeviceCommand, RejectedMessage, Telemetry
 from assets.mqtt.bridge import Bridge
 from assets.mqtt.connection import BrokerUrl, connect, make_client
 from assets.mqtt.devicepool import DevicePool
-from tests.assets.factories import device
+from tests.assets.factories import consent, device
 from tests.assets.mqtt_helpers import connect_as, publish_and_wait
 
 needs_mqtt = pytest.mark.skipif(not os.environ.get("MQTT_URL"), reason="MQTT broker tests run when MQTT_URL is set")
@@ -155,6 +155,7 @@ def test_a_command_is_acked_by_the_device_and_matched(
 ):
     settings.MQTT_URL = os.environ["MQTT_URL"]
     d = device(world.site, "battery", rated_power_w=5000)
+    consent(d)
     bridge = new_bridge(broker, community)
     pool = DevicePool(
         broker,

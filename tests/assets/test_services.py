@@ -9,7 +9,7 @@ from assets import selectors, services
 from assets.models import Device, DeviceCommand, IntervalReading, Meter, RejectedMessage, Telemetry
 from assets.mqtt import mosquitto
 from community.errors import DomainError
-from tests.assets.factories import device
+from tests.assets.factories import consent, device
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -156,6 +156,7 @@ def test_acks_are_matched_to_commands_and_unknown_acks_rejected(world, django_ca
     sent = []
     monkeypatch.setattr("assets.mqtt.publisher.publish", lambda topic, body, **kw: sent.append((topic, body)) or True)
     d = device(world.site, "battery", rated_power_w=5000)
+    consent(d)
     with django_capture_on_commit_callbacks(execute=True):
         cmd = services.command_publish(device=d, action="set_power", params={"power_w": -2000})
     cmd.refresh_from_db()
@@ -299,6 +300,7 @@ def test_many_commands_are_checked_together_and_recorded_in_one_go(
     monkeypatch.setattr("assets.mqtt.publisher.publish", lambda topic, body, **kw: sent.append(topic) or True)
     a = device(world.site, "battery", rated_power_w=5000)
     b = device(world.neighbour_site, "ev_charger", rated_power_w=7400)
+    consent(a), consent(b)
     with pytest.raises(DomainError, match=f"{b.uid}: .*does not understand 'set_setpoint'"):
         services.command_publish_many(commands=[(a, "auto", {}), (b, "set_setpoint", {})])
     assert not DeviceCommand.objects.exists()
