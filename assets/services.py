@@ -453,8 +453,39 @@ _ACK_STATUS = {
 }
 
 
-def _text(raw: bytes) -> str:
-    return raw[:2000].decode("utf-8", "replace")
+def _rejection(topic, raw, code: str, reason: str, *, now: datetime, info=None) -> RejectedMessage:
+    """A RejectedMessage whose every text is safe for any database (no NUL,
+    no broken UTF-8): binary payloads are kept as hex."""
+    raw = raw if isinstance(raw, (bytes, bytearray)) else str(raw).encode("utf-8", "surrogatepass")
+    fmt, copy = payloads.sanitised_copy(raw)
+    return RejectedMessage(
+        community_id=info.community_id if info else None,
+        device_id=info.id if info else None,
+        topic=payloads.printable(topic, 255),
+        payload=copy,
+        payload_format=fmt,
+        size=len(raw),
+        code=code[:20],
+        reason=payloads.printable(reason, 500),
+        received_at=now,
+    )
+
+
+def telemetry_quarantine(*, topic: str, payload: bytes, reason: str, now: datetime) -> RejectedMessage:
+    """Keep a message the bridge could not store even as an ordinary rejection
+    (code ``unstorable``), so that it can be acknowledged and never block the
+    messages behind it. Plain ASCII only: always storable."""
+    raw = payload if isinstance(payload, (bytes, bytearray)) else str(payload).encode("utf-8", "surrogatepass")
+    row = _rejection(topic, b"", "unstorable", reason, now=now)
+    row.topic = payloads.printable(topic.encode("utf-8", "surrogatepass").decode("ascii", "backslashreplace"), 255)
+    row.payload, row.payload_format, row.size = (
+        bytes(raw[: payloads.HEX_LIMIT]).hex(),
+        RejectedMessage.Format.HEX,
+        len(raw),
+    )
+    row.reason = payloads.printable(reason.encode("utf-8", "surrogatepass").decode("ascii", "backslashreplace"), 500)
+    row.save()
+    return row
 
 
 def telemetry_ingest(
@@ -479,17 +510,7 @@ def telemetry_ingest(
     statuses: dict[int, bool] = {}
 
     def reject(topic, raw, code, reason, info=None):
-        rejects.append(
-            RejectedMessage(
-                community_id=info.community_id if info else None,
-                device_id=info.id if info else None,
-                topic=topic[:255],
-                payload=_text(raw),
-                code=code,
-                reason=reason[:500],
-                received_at=now,
-            )
-        )
+        rejects.append(_rejection(topic, raw, code, reason, now=now, info=info))
 
     for msg in messages:
         topic, raw = msg[0], msg[1]
