@@ -9,4 +9,14 @@ SCHEDULE = [
         "task": "assets.tasks.commands_housekeeping",
         "every_seconds": 30,
     },
+    {
+        "name": "assets: telemetry retention (TELEMETRY_RETENTION_DAYS)",
+        "task": "assets.tasks.telemetry_retention",
+        "crontab": {"minute": "17", "hour": "3"},
+    },
+    {
+        "name": "assets: monthly partitions created ahead (PostgreSQL)",
+        "task": "assets.tasks.partitions_ensure",
+        "crontab": {"minute": "7", "hour": "2"},
+    },
 ]

@@ -234,7 +234,10 @@ def mosquitto_files_sync() -> None:
     """Write Mosquitto's password and ACL files and ask it to reload them.
     (The embedded amqtt broker used in development has no ACLs.)"""
     mosquitto.write_files(
-        mqtt_users(), password_file=settings.MOSQUITTO_PASSWORD_FILE, acl_file=settings.MOSQUITTO_ACL_FILE
+        mqtt_users(),
+        password_file=settings.MOSQUITTO_PASSWORD_FILE,
+        acl_file=settings.MOSQUITTO_ACL_FILE,
+        group=getattr(settings, "MOSQUITTO_FILE_GROUP", None),
     )
     mosquitto.reload_broker(getattr(settings, "MOSQUITTO_PID_FILE", None))
 

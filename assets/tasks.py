@@ -19,3 +19,20 @@ def refresh_recent_readings(hours: int = 3) -> int:
 def commands_housekeeping() -> int:
     """Time out unanswered commands; resend those the broker never got."""
     return services.commands_time_out() + services.commands_resend_pending()
+
+
+@shared_task(name="assets.tasks.telemetry_retention", **COMMON)
+def telemetry_retention() -> dict:
+    """Drop raw telemetry older than TELEMETRY_RETENTION_DAYS (issue 9 §7)."""
+    from assets import storage
+
+    r = storage.telemetry_retention()
+    return {"cutoff": r.cutoff.isoformat(), "dropped_partitions": r.dropped_partitions, "deleted_rows": r.deleted_rows}
+
+
+@shared_task(name="assets.tasks.partitions_ensure", **COMMON)
+def partitions_ensure() -> list[str]:
+    """Monthly partitions for telemetry and readings, created ahead (issue 16)."""
+    from assets import storage
+
+    return storage.partitions_ensure()

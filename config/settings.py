@@ -287,6 +287,15 @@ MOSQUITTO_ACL_FILE = env.path("MOSQUITTO_ACL_FILE", default=VAR_DIR / "mosquitto
 # Mosquitto's pid file: rotated credentials take effect at once (SIGHUP) when set.
 MOSQUITTO_PID_FILE = env.str("MOSQUITTO_PID_FILE", default="") or None
 
+# --- ingest and scale-out (issues 9 and 16; the ingest engineer's block) ------------
+# The group Mosquitto runs as (Debian: mosquitto): the password and ACL files are
+# written 0640 to that group so the broker can read them after dropping root.
+# Empty: 0600, for a broker that runs as the platform's own user.
+MOSQUITTO_FILE_GROUP = env.str("MOSQUITTO_FILE_GROUP", default="") or None
+# Raw telemetry older than this is deleted (PostgreSQL: whole monthly partitions
+# dropped); interval readings, the basis of settlement, are kept.
+TELEMETRY_RETENTION_DAYS = env.int("TELEMETRY_RETENTION_DAYS", default=90)
+
 # --- logging ------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -8,11 +8,18 @@ exists only in the moment it is shown to the household once.
 Each device may write only ``cem/<community>/<uid>/{telemetry,ack,status}`` and
 read only ``cem/<community>/<uid>/cmd``; service users (the bridge) get
 ``cem/#``. Mosquitto re-reads both files on SIGHUP.
+
+File permissions (issue 9 §5). Mosquitto started as root drops to its own
+user (``mosquitto`` on Debian) before it reads these files, so the platform
+writes them ``0640`` owned by the platform's user and the group
+``MOSQUITTO_FILE_GROUP`` (the broker's group); with no group set they are
+``0600`` (broker and platform run as the same user, as in development).
 """
 
 from __future__ import annotations
 
 import base64
+import grp
 import hashlib
 import hmac
 import os
@@ -70,13 +77,39 @@ def render_acl(users: list[MqttUser]) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+class FilePermissionError(RuntimeError):
+    """The files cannot be given to the broker's group."""
+
+
+def group_id(group: str | int | None) -> int | None:
+    if group in (None, ""):
+        return None
+    if isinstance(group, int) or str(group).isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(str(group)).gr_gid
+    except KeyError:
+        raise FilePermissionError(
+            f"MOSQUITTO_FILE_GROUP={group!r}: no such group on this machine; set it to the group "
+            "Mosquitto runs as (Debian: mosquitto) or leave it empty"
+        ) from None
+
+
+def _atomic_write(path: Path, text: str, *, gid: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o600)
+        if gid is not None:
+            try:
+                os.chown(tmp, -1, gid)
+            except PermissionError:
+                raise FilePermissionError(
+                    f"cannot give {path} to group {gid}: the platform's user must be a member of the "
+                    "broker's group (usermod -aG mosquitto <platform user>)"
+                ) from None
+        os.chmod(tmp, 0o640 if gid is not None else 0o600)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -84,9 +117,11 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_files(users: list[MqttUser], *, password_file: Path, acl_file: Path) -> None:
-    _atomic_write(Path(password_file), render_passwd(users))
-    _atomic_write(Path(acl_file), render_acl(users))
+def write_files(users: list[MqttUser], *, password_file: Path, acl_file: Path, group: str | int | None = None) -> None:
+    """Both files, atomically; readable by ``group`` (the broker's) when given."""
+    gid = group_id(group)
+    _atomic_write(Path(password_file), render_passwd(users), gid=gid)
+    _atomic_write(Path(acl_file), render_acl(users), gid=gid)
 
 
 def reload_broker(pid_file: Path | None) -> bool:
