@@ -7,6 +7,6 @@ SCHEDULE = [
     {
         "name": "lem: monthly membership fees",
         "task": "lem.tasks.membership_fees",
-        "crontab": {"minute": "30", "hour": "0", "day_of_month": "1"},
+        "crontab": {"minute": "30", "hour": "0"},  # daily: pro rata, trued up as days are traded
     },
 ]

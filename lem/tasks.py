@@ -5,6 +5,8 @@ Every task may run twice (acks_late): the services return what is stored.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -47,8 +49,14 @@ def settle_due(market_id: int | None = None) -> int:
 
 @shared_task(name="lem.tasks.membership_fees", **COMMON)
 def membership_fees(market_id: int | None = None) -> int:
+    """Pro rata membership fees: last month's final figure and this month's so far."""
     today = timezone.localtime().date()
-    return sum(services.membership_fees_post(market=m, month=today) for m in _markets(market_id))
+    last_month = today.replace(day=1) - timedelta(days=1)
+    return sum(
+        services.membership_fees_post(market=m, month=month)
+        for m in _markets(market_id)
+        for month in (last_month, today)
+    )
 
 
 @shared_task(name="lem.tasks.settle_month", **COMMON)
@@ -60,3 +68,11 @@ def settle_month(market_id: int, month: str) -> dict:
     y, m = (int(x) for x in month.split("-"))
     start, end = month_range(market, y, m)
     return settlement_settle_range(market=market, start=start, end=end, now=timezone.now())
+
+
+@shared_task(name="lem.tasks.value_report", acks_late=True, soft_time_limit=900, time_limit=960)
+def value_report(report_id: int) -> int:
+    """Replay a simulated year for the value report (issue 17); progress on the report row."""
+    from lem.services.value import value_report_run
+
+    return value_report_run(report_id=report_id).pk

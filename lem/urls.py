@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lem import views
+from lem import views, views_value
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -10,4 +10,7 @@ urlpatterns = [
     path("my/statements/<str:month>/", views.statement, name="statement"),
     path("rules/", views.rules, name="rules"),
     path("operator/", views.operator, name="operator"),
+    path("value/", views_value.value, name="value"),
+    path("value/mine/", views_value.value_household, name="value_household"),
+    path("value/rules/<int:number>/", views_value.value_rule, name="value_rule"),
 ]

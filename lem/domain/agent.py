@@ -1,16 +1,38 @@
 """The household trading agent: forecast a site's next period, then bid/offer
 within the limits the household set. Pure: history and prices in, orders out.
 
-Forecast: the mean net import of the same time of day over the last days of
-metered history (seasonal naive), which is what a half-hourly smart-meter
-history supports; with no history, the site's annual consumption spread
-evenly. Battery: energy above the household's evening reserve may be offered,
-limited by the battery's power over the period.
-
 Prices: the agent bids below the supplier's import tariff and offers above
 its export price (a local trade only makes sense between the two), a third
 of the spread in from each end, clipped to the household's own limits
 (``max_buy`` / ``min_sell``) and the market's floor and cap.
+
+Quantities (issue 17): the agent minimises expected cost, it does not match
+the mean forecast. A kWh bought locally and not used is sold back to the
+supplier at the export price, so over-buying costs ``local - export``; a kWh
+used and not bought comes from the supplier, so under-buying costs
+``import - local``. The cost-minimising quantity is the newsvendor quantile
+
+    q_bid = (import - local) / (import - export)
+
+of the forecast distribution of the period's import. For an offer, selling
+a kWh the home does not export means buying it from the supplier (cost
+``import - local``) and not selling one it exports earns only the export
+price (cost ``local - export``), so
+
+    q_offer = (local - export) / (import - export)
+
+of the forecast export. ``local`` is the price a trade is expected at
+(`expected_local_prices`: the club's match tariff, the middle of the
+agents' bid and offer prices in a uniform-price auction, the bid in
+pay-as-bid), with the market's percentage fee added to what a buyer pays
+and taken from what a seller gets.
+
+Forecast distribution: the same time of day over the last days of metered
+history (seasonal naive), which is what a half-hourly smart-meter history
+supports; with no history the site's annual consumption spread evenly (a
+one-point distribution). Battery: energy above the household's evening
+reserve covers the bid first and, when the home neither imports nor
+exports, may be offered, limited by the battery's power over the period.
 """
 
 from __future__ import annotations
@@ -18,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -44,6 +68,116 @@ def forecast_net_wh(history_net_wh: Sequence[int], *, annual_kwh: int | None, pe
     return 0
 
 
+def newsvendor_ratios(*, import_price, export_price, bid_local, offer_local):
+    """(q_bid, q_offer): the forecast quantiles that minimise expected cost.
+
+    Prices in any one unit (p/kWh or ticks); ``bid_local``/``offer_local`` may
+    be numpy arrays (one per household). A spread of zero leaves nothing to
+    gain: both quantiles are 0 (no order)."""
+    spread = float(import_price) - float(export_price)
+    if spread <= 0:
+        return np.zeros_like(np.asarray(bid_local, dtype=float)), np.zeros_like(np.asarray(offer_local, dtype=float))
+    bl = np.asarray(bid_local, dtype=float)
+    ol = np.asarray(offer_local, dtype=float)
+    q_bid = np.clip((float(import_price) - bl) / spread, 0.0, 1.0)
+    q_offer = np.clip((ol - float(export_price)) / spread, 0.0, 1.0)
+    if q_bid.ndim == 0:
+        return float(q_bid), float(q_offer)
+    return q_bid, q_offer
+
+
+def quantile_quantities(history_net_wh: np.ndarray, q_bid, q_offer) -> tuple[np.ndarray, np.ndarray]:
+    """Bid and offer quantities (Wh) from a history of net imports.
+
+    ``history_net_wh``: days x sites -- or days x periods x sites, the value
+    replay's whole day at once -- of net import (+) / export (-) at the same
+    time of day; a 1-D history is one site. ``q_bid`` / ``q_offer``: scalars or
+    one per site (broadcast over the trailing axes). A site gets either a bid
+    or an offer, the side its median history is on (a home never trades with
+    itself)."""
+    h = np.asarray(history_net_wh, dtype=np.float64)
+    if h.ndim == 1:
+        h = h[:, None]
+    if h.shape[0] == 0:
+        z = np.zeros(h.shape[1:], dtype=np.int64)
+        return z, z.copy()
+    imports = np.sort(np.maximum(h, 0.0), axis=0)
+    exports = np.sort(np.maximum(-h, 0.0), axis=0)
+    bid = _quantile_sorted(imports, q_bid)
+    offer = _quantile_sorted(exports, q_offer)
+    median = _quantile_sorted(np.sort(h, axis=0), 0.5)
+    bid = np.where(median > 0, np.floor(bid), 0.0).astype(np.int64)
+    offer = np.where(median < 0, np.floor(offer), 0.0).astype(np.int64)
+    return bid, offer
+
+
+def _quantile_sorted(s: np.ndarray, q) -> np.ndarray:
+    """Linear-interpolated quantile (numpy's default method) along axis 0 of
+    the axis-0-sorted ``s``, at ``q`` (broadcast over the other axes)."""
+    n = s.shape[0]
+    qq = np.broadcast_to(np.asarray(q, dtype=np.float64), s.shape[1:])
+    pos = qq * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    low = np.take_along_axis(s, lo[None], axis=0)[0]
+    high = np.take_along_axis(s, hi[None], axis=0)[0]
+    return low * (1 - frac) + high * frac
+
+
+def expected_local_prices(*, mechanism: str, bid_price, offer_price, match_tariff=None, fee_fraction=0.0):
+    """(what a buyer expects to pay, what a seller expects to get) per kWh
+    traded locally, fees included. Club matching: the members' match tariff.
+    Uniform price: where the agents' bids and offers meet, the middle of the
+    two (the clearing engine prices at the middle of the clearing interval).
+    Pay-as-bid: the buyer's limit, for both sides. Works on numpy arrays."""
+    bp = np.asarray(bid_price, dtype=np.float64)
+    op = np.asarray(offer_price, dtype=np.float64)
+    if mechanism == "club":
+        buy = sell = np.full(np.broadcast(bp, op).shape, float(match_tariff))
+    elif mechanism == "pay_as_bid":
+        buy, sell = bp, bp
+    else:
+        buy = sell = (bp + op) / 2
+    return buy * (1 + fee_fraction), sell * (1 - fee_fraction)
+
+
+def expected_gain_micro(
+    history_net_wh: np.ndarray, *, bid_wh, offer_wh, import_price, export_price, bid_local, offer_local
+) -> np.ndarray:
+    """Expected gain against the supplier alone of orders ``bid_wh`` /
+    ``offer_wh`` if filled, in micro-pence (Wh x ticks), averaged over the
+    history's days (axis 0): a bought Wh used saves ``import - local``, one
+    not used loses ``local - export``; a sold Wh exported earns
+    ``local - export``, one not exported costs ``import - local``. Prices in
+    ticks; everything broadcasts over the trailing axes."""
+    h = np.asarray(history_net_wh, dtype=np.float64)
+    if h.shape[0] == 0:
+        return np.zeros(h.shape[1:])
+    imp, exp = np.maximum(h, 0.0), np.maximum(-h, 0.0)
+    b, o = np.asarray(bid_wh, dtype=np.float64), np.asarray(offer_wh, dtype=np.float64)
+    buy = np.minimum(imp, b) * (import_price - bid_local) - np.maximum(b - imp, 0) * (bid_local - export_price)
+    sell = np.minimum(exp, o) * (offer_local - export_price) - np.maximum(o - exp, 0) * (import_price - offer_local)
+    return (buy * (b > 0) + sell * (o > 0)).mean(axis=0)
+
+
+def worth_trading_today(expected_day_gain_micro, day_fee_micro) -> np.ndarray:
+    """A household pays the membership fee for each day it trades (pro rata,
+    `lem.domain.fees`), so its agent trades on a day only if the day's
+    expected gain covers that day's share of the fee."""
+    return np.asarray(expected_day_gain_micro) > np.asarray(day_fee_micro)
+
+
+def agent_prices(
+    *, import_price: Decimal, export_price: Decimal, limits: AgentLimits, floor: Decimal, cap: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(bid price, offer price), p/kWh to 3 dp."""
+    step = ((import_price - export_price) / 3).quantize(Decimal("0.001"))
+    bid_price = min(import_price - step, limits.max_buy, cap)
+    offer_price = max(export_price + step, limits.min_sell, floor)
+    return bid_price.quantize(Decimal("0.001")), offer_price.quantize(Decimal("0.001"))
+
+
 def agent_orders(
     *,
     net_wh: int,
@@ -57,25 +191,50 @@ def agent_orders(
     battery_power_w: int = 0,
     period_minutes: int = 30,
     min_order_wh: int = 10,
+    history_net_wh: Sequence[int] | None = None,
+    mechanism: str = "uniform",
+    match_tariff: Decimal | None = None,
+    fee_pct: Decimal = Decimal("0"),
 ) -> list[AgentOrder]:
-    spread = import_price - export_price
-    step = (spread / 3).quantize(Decimal("0.001"))
-    bid_price = min(import_price - step, limits.max_buy, cap)
-    offer_price = max(export_price + step, limits.min_sell, floor)
-    out: list[AgentOrder] = []
-    if net_wh > 0:
-        # battery first covers the need it can, above the reserve
-        spare = _battery_spare(battery_soc_wh, battery_capacity_wh, battery_power_w, limits, period_minutes)
-        need = net_wh - min(spare, net_wh)
-        if need >= min_order_wh and bid_price >= floor:
-            out.append(AgentOrder("bid", need, bid_price.quantize(Decimal("0.001"))))
-    elif net_wh < 0:
-        if -net_wh >= min_order_wh and offer_price <= cap:
-            out.append(AgentOrder("offer", -net_wh, offer_price.quantize(Decimal("0.001")), "solar"))
+    """The orders for one period.
+
+    With ``history_net_wh`` (net import at the same time of day on past days)
+    quantities are the newsvendor quantiles of that history; without it, the
+    point forecast ``net_wh``. ``mechanism``/``match_tariff``: the market's,
+    for the price a trade is expected at (`expected_local_prices`);
+    ``fee_pct``: the market's percentage fee on each side."""
+    bid_price, offer_price = agent_prices(
+        import_price=import_price, export_price=export_price, limits=limits, floor=floor, cap=cap
+    )
+    spare = _battery_spare(battery_soc_wh, battery_capacity_wh, battery_power_w, limits, period_minutes)
+    if history_net_wh:
+        bid_local, offer_local = expected_local_prices(
+            mechanism=mechanism,
+            bid_price=float(bid_price),
+            offer_price=float(offer_price),
+            match_tariff=None if match_tariff is None else float(match_tariff),
+            fee_fraction=float(fee_pct) / 100,
+        )
+        q_bid, q_offer = newsvendor_ratios(
+            import_price=import_price, export_price=export_price, bid_local=bid_local, offer_local=offer_local
+        )
+        bid, offer = quantile_quantities(np.asarray(history_net_wh), q_bid, q_offer)
+        buy_wh, sell_wh = int(bid[0]), int(offer[0])
+        idle = buy_wh == 0 and sell_wh == 0 and forecast_net_wh(history_net_wh, annual_kwh=None, periods_per_day=1) == 0
     else:
-        spare = _battery_spare(battery_soc_wh, battery_capacity_wh, battery_power_w, limits, period_minutes)
-        if spare >= min_order_wh and offer_price <= cap:
-            out.append(AgentOrder("offer", spare, offer_price.quantize(Decimal("0.001")), "battery"))
+        buy_wh, sell_wh = max(net_wh, 0), max(-net_wh, 0)
+        idle = net_wh == 0
+    out: list[AgentOrder] = []
+    if buy_wh > 0:
+        # battery first covers the need it can, above the reserve
+        need = buy_wh - min(spare, buy_wh)
+        if need >= min_order_wh and bid_price >= floor:
+            out.append(AgentOrder("bid", need, bid_price))
+    elif sell_wh > 0:
+        if sell_wh >= min_order_wh and offer_price <= cap:
+            out.append(AgentOrder("offer", sell_wh, offer_price, "solar"))
+    elif idle and spare >= min_order_wh and offer_price <= cap:
+        out.append(AgentOrder("offer", spare, offer_price, "battery"))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,9 +11,12 @@ from django.db import transaction
 
 from community.services import EntrySpec, ledger_post_many
 from lem.domain import settlement as sm
+from lem.domain.fees import fee_days, membership_fee_pence
+from lem.domain.settlement import pence_to_gbp
 from lem.models import (
     Market,
     MonthlyCharge,
+    Trade,
 )
 from lem.services.base import rules_in_force
 from lem.services.orders import member_account
@@ -26,30 +30,64 @@ def month_bounds(market: Market, month: date) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), nxt.astimezone(ZoneInfo("UTC"))
 
 
+def traded_days(market: Market, month: date) -> dict[int, set[date]]:
+    """Per participant id, the local days of ``month`` on which it bought or sold locally."""
+    tz = ZoneInfo(market.community.timezone)
+    start, end = month_bounds(market, month)
+    days: dict[int, set[date]] = {}
+    rows = Trade.objects.filter(market=market, period_start__gte=start, period_start__lt=end).values_list(
+        "buyer_id", "seller_id", "period_start"
+    )
+    for buyer, seller, t in rows:
+        d = t.astimezone(tz).date()
+        days.setdefault(buyer, set()).add(d)
+        days.setdefault(seller, set()).add(d)
+    return days
+
+
 @transaction.atomic
 def membership_fees_post(*, market: Market, month: date, actor: Any = None) -> int:
-    """Charge the monthly membership fee once per member and month."""
+    """Charge the monthly membership fee pro rata (issue 17): for the days of
+    the month the household was a participant and traded, never for a day it
+    was not a participant. Run during the month (the nightly task) or after
+    it: the charge is trued up as traded days are added, each change a new
+    ledger entry (append-only ledger, idempotency key per amount), so running
+    it twice posts nothing the second time. Returns the number of charges
+    created or changed."""
     month = month.replace(day=1)
     start, _ = month_bounds(market, month)
     rule = rules_in_force(market, start)
-    if rule.membership_fee <= 0:
-        return 0
+    tz = ZoneInfo(market.community.timezone)
+    monthly_pence = int(rule.membership_fee * 100)
+    days = traded_days(market, month)
+    existing = {c.participant_id: c for c in MonthlyCharge.objects.filter(participant__market=market, month=month)}
     cache: dict = {}
-    specs, made = [], 0
-    for p in market.participants.filter(active=True).order_by("pk"):
-        charge, created = MonthlyCharge.objects.get_or_create(
-            participant=p, month=month, defaults={"amount": rule.membership_fee}
-        )
+    specs, changed = [], 0
+    for p in market.participants.order_by("pk"):
+        joined = p.created_at.astimezone(tz).date()
+        n = fee_days(month=month, joined=joined, traded_days=days.get(p.pk, ()))
+        amount = pence_to_gbp(membership_fee_pence(monthly_fee_pence=monthly_pence, month=month, days_charged=n))
+        charge = existing.get(p.pk)
+        before = charge.amount if charge is not None else Decimal("0")
+        if amount == before:
+            continue
+        if charge is None:
+            charge = MonthlyCharge.objects.create(participant=p, month=month, amount=amount)
+        else:
+            charge.amount = amount
+            charge.save(update_fields=["amount"])
+        delta = amount - before
         specs.append(
             EntrySpec(
-                lines=[(member_account(p), charge.amount), (_account(market, sm.OPERATOR, cache), -charge.amount)],
-                memo=f"Membership fee {month:%B %Y} ({p.pseudonym})",
+                lines=[(member_account(p), delta), (_account(market, sm.OPERATOR, cache), -delta)],
+                memo=f"Membership fee {month:%B %Y} ({p.pseudonym}): {n} day(s) traded"
+                + (" (adjusted)" if before else ""),
                 source="lem.fees",
-                idempotency_key=f"lem:membership:{p.pk}:{month:%Y-%m}",
+                idempotency_key=f"lem:membership:{p.pk}:{month:%Y-%m}" + (f":{before}->{amount}" if before else ""),
                 effective_at=start,
             )
         )
-        made += created
+        changed += 1
     if specs:
         ledger_post_many(community=market.community, entries=specs, actor=actor)
-    return made
+    return changed

@@ -151,3 +151,8 @@ ROUTES = [
     Route("lem-api:settlement-list", ANY_ROLE, setup=_market, api=True),
     Route("lem-api:statement-detail", HOUSEHOLD, setup=_market, api=True, kwargs=_month),
 ]
+
+# the value report (issue 17)
+from tests.lem.routes_value import ROUTES as _VALUE_ROUTES  # noqa: E402
+
+ROUTES += _VALUE_ROUTES

@@ -1,0 +1,533 @@
+"""What the market is worth to each household (issue 17): replay a year.
+
+Pure: meter data, rules and calendar in, per-household figures out; no
+Django, no clock, no database. The replay runs the market's own code period
+by period -- the trading agent (`agent.quantile_quantities`, the newsvendor
+quantiles of each home's history), the clearing engine (`clearing.clear`)
+and, month by month, the settlement engine (`settlement.settle_batch`, equal
+penny for penny to the live period settlement) -- so the figures are what
+the statements would have said.
+
+Against the supplier alone: the same meter data priced at the supplier's
+import tariff (peak rate where the rules have one) and export price.
+
+* before fees: trading alone -- local purchases and sales plus the supplier
+  lines of settlement (imports not bought, spill, exports not sold,
+  shortfall), in exact micro-pence;
+* after fees: the statement's total -- plus trade fees, the pro-rata
+  membership fee (`fees.membership_fee_pence`, for days traded), less the
+  social tariff discount for fuel-poor households.
+
+The community as a whole (seed 002 C.7: a local market should keep ~2 p/kWh
+more value in the community): every member's gain after fees plus the
+community fund's (congestion rent and its share of fees, less discounts it
+pays), per kWh matched locally. Fees kept by the operator count as a loss.
+
+CO2: supplier imports at the grid's average intensity, local energy at its
+source's (the platform's order defaults, `CO2_G_PER_KWH`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from . import clearing, settlement
+from .agent import (
+    expected_gain_micro,
+    expected_local_prices,
+    newsvendor_ratios,
+    quantile_quantities,
+    worth_trading_today,
+)
+from .fees import membership_fee_pence
+from .settlement import BP, MICRO
+
+CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
+MIN_ORDER_WH = 10
+EMA = 0.3  # weight of the latest traded day in the agent's track record
+
+
+def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M) -> np.ndarray:
+    """Micro-pence each site gained by trading over one day's periods against
+    the supplier alone (settlement's rules: spill at export, shortfall at import)."""
+    n = net_day.shape[0]
+    imp, exp = np.maximum(net_day, 0), np.maximum(-net_day, 0)
+    bought = np.zeros((n, M), dtype=np.int64)
+    sold = np.zeros((n, M), dtype=np.int64)
+    np.add.at(bought, (tp, tb), tq)
+    np.add.at(sold, (tp, ts), tq)
+    paid = np.zeros(M, dtype=np.int64)
+    got = np.zeros(M, dtype=np.int64)
+    np.add.at(paid, tb, tq * tbp)
+    np.add.at(got, ts, tq * tsp)
+    ipc = np.asarray(ip_day, dtype=np.int64)[:, None]
+    buy = (np.minimum(bought, imp) * ipc + np.maximum(bought - imp, 0) * ep).sum(axis=0) - paid
+    sell = got - (np.minimum(sold, exp) * ep + np.maximum(sold - exp, 0) * ipc).sum(axis=0)
+    return (buy + sell).astype(np.float64)
+
+
+class ValueError_(ValueError):
+    """Bad input to the value replay (a message a person understands)."""
+
+
+@dataclass(frozen=True)
+class ValueRules:
+    """The market's rules for the replay (the RuleVersion's fields, p/kWh, GBP)."""
+
+    mechanism: str = "uniform"
+    import_price: Decimal = Decimal("24.5")
+    export_price: Decimal = Decimal("15")
+    peak_import_price: Decimal | None = None  # 16:00-19:00 local
+    match_tariff: Decimal = Decimal("20")
+    fee_per_trade_pence: Decimal = Decimal("0")
+    fee_pct: Decimal = Decimal("0")
+    membership_fee: Decimal = Decimal("0")  # GBP a month
+    social_discount_pct: Decimal = Decimal("0")
+    fund_share_pct: Decimal = Decimal("0")
+    price_floor: Decimal = Decimal("0")
+    price_cap: Decimal = Decimal("100")
+
+    def check(self) -> None:
+        if self.mechanism not in clearing.MECHANISMS:
+            raise ValueError_(f"mechanism: unknown clearing mechanism {self.mechanism!r}.")
+        if self.export_price > self.import_price:
+            raise ValueError_("export_price: the export price cannot be above the import price.")
+        for name in ("fee_per_trade_pence", "fee_pct", "membership_fee", "social_discount_pct", "fund_share_pct"):
+            if getattr(self, name) < 0:
+                raise ValueError_(f"{name}: cannot be negative.")
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Per period: month index, local day index, peak flag; per month: label and days."""
+
+    month: np.ndarray  # P ints 0..n_months-1 (non-decreasing)
+    day: np.ndarray  # P ints: local day number (non-decreasing)
+    peak: np.ndarray  # P bools
+    month_labels: list[str]
+    month_days: list[int]  # days in each calendar month
+    month_first: list  # first day (date) of each month
+    periods_per_day: int = 48
+
+
+@dataclass
+class Members:
+    """Who takes part (arrays over all sites, aligned with the meter data)."""
+
+    member: np.ndarray  # bool
+    household: np.ndarray  # bool: a home (community buildings/generators False)
+    fuel_poor: np.ndarray  # bool
+    max_buy: np.ndarray  # p/kWh float, the household's agent limit
+    min_sell: np.ndarray
+    source: list[str]  # "solar" | "wind" per site (what it sells)
+
+
+@dataclass
+class ValueResult:
+    months: list[str]
+    # per site, year (pence unless _wh / _g)
+    supplier_only: np.ndarray
+    bill_before_fees: np.ndarray  # trading + supplier lines, exact rounded
+    trade_fees: np.ndarray
+    membership: np.ndarray
+    discount: np.ndarray
+    bill_after_fees: np.ndarray  # the statements' total
+    import_wh: np.ndarray
+    export_wh: np.ndarray
+    bought_wh: np.ndarray
+    sold_wh: np.ndarray
+    spill_wh: np.ndarray
+    shortfall_wh: np.ndarray
+    co2_supplier_g: np.ndarray
+    co2_market_g: np.ndarray
+    # per month x site
+    month_saving_before: np.ndarray
+    month_saving_after: np.ndarray
+    month_matched_wh: np.ndarray  # per month
+    fund_pence: int
+    operator_pence: int
+    matched_wh: int
+    trades: int
+    members: Members | None = None
+
+    @property
+    def saving_before(self) -> np.ndarray:
+        return self.supplier_only - self.bill_before_fees
+
+    @property
+    def saving_after(self) -> np.ndarray:
+        return self.supplier_only - self.bill_after_fees
+
+    def community_gain_pence(self) -> int:
+        m = self.members.member
+        return int(self.saving_after[m].sum()) + self.fund_pence
+
+    def p_per_kwh_local(self) -> float:
+        """The community's gain per kWh matched locally, p/kWh."""
+        return self.community_gain_pence() / (self.matched_wh / 1000) if self.matched_wh else 0.0
+
+    def summary(self) -> dict:
+        m = self.members.member & self.members.household
+        after = self.saving_after[m]
+        before = self.saving_before[m]
+        poor = self.members.fuel_poor[m]
+        imp = self.import_wh[m].sum()
+        exp = self.export_wh[m].sum()
+
+        def stats(x):
+            if len(x) == 0:
+                return {"n": 0, "better_off": 0, "share_better_off": 0.0, "median": 0, "min": 0, "max": 0, "mean": 0}
+            return {
+                "n": int(len(x)),
+                "better_off": int((x > 0).sum()),
+                "share_better_off": float((x > 0).mean()),
+                "median": int(np.median(x)),
+                "min": int(x.min()),
+                "max": int(x.max()),
+                "mean": int(round(float(x.mean()))),
+            }
+
+        return {
+            "households": stats(after),
+            "households_before_fees": stats(before),
+            "fuel_poor": stats(after[poor]),
+            "local_share_imports": float(self.bought_wh[m].sum() / imp) if imp else 0.0,
+            "local_share_exports": float(self.sold_wh[m].sum() / exp) if exp else 0.0,
+            "matched_kwh": round(self.matched_wh / 1000, 1),
+            "community_gain_pence": self.community_gain_pence(),
+            "p_per_kwh_local": round(self.p_per_kwh_local(), 2),
+            "fund_pence": self.fund_pence,
+            "operator_pence": self.operator_pence,
+            "trades": self.trades,
+            "co2_saved_kg": round(
+                float((self.co2_supplier_g - self.co2_market_g)[self.members.member].sum()) / 1000, 1
+            ),
+        }
+
+
+def _ticks(d: Decimal | float) -> int:
+    return int((Decimal(str(d)) * clearing.PRICE_SCALE).to_integral_value())
+
+
+def replay(
+    *,
+    import_wh: np.ndarray,
+    export_wh: np.ndarray,
+    members: Members,
+    rules: ValueRules,
+    calendar: Calendar,
+    history_days: int = 7,
+    battery_spare_wh: np.ndarray | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> ValueResult:
+    """Replay P periods x M sites. ``import_wh``/``export_wh``: P x M meter data;
+    ``battery_spare_wh``: P x M, what each home's battery can still give above
+    its reserve at the start of the period (the agent covers its need from it
+    first, as the live agent does with the battery's reported charge)."""
+    rules.check()
+    say = progress or (lambda f, t: None)
+    imp = np.asarray(import_wh, dtype=np.int64)
+    exp = np.asarray(export_wh, dtype=np.int64)
+    if imp.shape != exp.shape or imp.ndim != 2:
+        raise ValueError_("import_wh/export_wh: two arrays of the same shape, periods x sites.")
+    if (imp < 0).any() or (exp < 0).any():
+        raise ValueError_("import_wh/export_wh: meter readings cannot be negative.")
+    P, M = imp.shape
+    if len(calendar.month) != P:
+        raise ValueError_("calendar: one entry per period.")
+    net = imp - exp
+    ppd = calendar.periods_per_day
+    mem = np.flatnonzero(members.member)
+    ip_off, ip_peak = _ticks(rules.import_price), _ticks(rules.peak_import_price or rules.import_price)
+    ep = _ticks(rules.export_price)
+    floor, cap = _ticks(rules.price_floor), _ticks(rules.price_cap)
+    tariff = _ticks(rules.match_tariff)
+    fee_fixed_micro = int(Decimal(rules.fee_per_trade_pence) * MICRO)
+    fee_bp = int(Decimal(rules.fee_pct) * 100)
+    max_buy = np.array([_ticks(x) for x in members.max_buy[mem]], dtype=np.int64)
+    min_sell = np.array([_ticks(x) for x in members.min_sell[mem]], dtype=np.int64)
+    co2_src = np.array([CO2_G_PER_KWH.get(s, 40) for s in members.source], dtype=np.int64)
+
+    # agent prices and newsvendor quantiles per regime (off-peak, peak), per member
+    regimes = {}
+    for peak, ip in ((False, ip_off), (True, ip_peak)):
+        step = (ip - ep) // 3
+        bid_p = np.minimum(np.minimum(ip - step, max_buy), cap)
+        off_p = np.maximum(np.maximum(ep + step, min_sell), floor)
+        bid_local, off_local = expected_local_prices(
+            mechanism=rules.mechanism, bid_price=bid_p, offer_price=off_p, match_tariff=tariff, fee_fraction=fee_bp / BP
+        )
+        qb, qo = newsvendor_ratios(import_price=ip, export_price=ep, bid_local=bid_local, offer_local=off_local)
+        # an order must be able to pay its fixed fee from the margin it expects
+        margin = np.maximum(np.minimum(ip - bid_local, off_local - ep), 1)  # ticks = 1e-6 p per Wh
+        min_wh = np.maximum(MIN_ORDER_WH, np.ceil(2 * fee_fixed_micro / margin)).astype(np.int64)
+        regimes[peak] = (bid_p.astype(np.int64), off_p.astype(np.int64), qb, qo, min_wh, ip, bid_local, off_local)
+
+    # day by day: the agents' quantities (the same time of day on the previous
+    # days), whether a day is worth its share of the membership fee, clearing
+    days = P // ppd
+    net_days = net[: days * ppd].reshape(days, ppd, M)[:, :, mem]
+    peak_day = calendar.peak[: days * ppd].reshape(days, ppd)
+    spare_days = None
+    if battery_spare_wh is not None:
+        spare_days = np.asarray(battery_spare_wh, dtype=np.int64)[: days * ppd].reshape(days, ppd, M)[:, :, mem]
+    monthly_fee_micro = int(Decimal(rules.membership_fee) * 100) * MICRO
+    # yesterday's filled share of each side and trades per filled order (public market data)
+    fill = {"bid": 1.0, "offer": 1.0}
+    per_order = {"bid": 1.0, "offer": 1.0}
+    network = clearing.Network.single()
+    ema_expected = np.zeros(len(mem))
+    ema_real = np.zeros(len(mem))
+    traded_days = np.zeros(len(mem), dtype=np.int64)
+    t_period, t_buyer, t_seller, t_qty, t_bp, t_sp = ([] for _ in range(6))
+    for d in range(1, days):
+        if d % 20 == 0:
+            say(0.05 + 0.75 * d / days, "agents and clearing")
+        hist = net_days[max(d - history_days, 0) : d]
+        spare = spare_days[d] if spare_days is not None else 0
+        bq = np.zeros((ppd, len(mem)), dtype=np.int64)
+        oq = np.zeros((ppd, len(mem)), dtype=np.int64)
+        gain = np.zeros(len(mem))
+        for peak in (False, True):
+            rows = np.flatnonzero(peak_day[d] == peak)
+            if len(rows) == 0:
+                continue
+            bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
+            b_, o_ = quantile_quantities(hist[:, rows], qb, qo)
+            if spare_days is not None:
+                b_ = np.maximum(b_ - spare[rows], 0)
+            b_ = np.where((b_ >= min_wh) & (bid_p >= floor), b_, 0)
+            o_ = np.where((o_ >= min_wh) & (off_p <= cap), o_, 0)
+            bq[rows], oq[rows] = b_, o_
+            g = expected_gain_micro(
+                hist[:, rows], bid_wh=b_, offer_wh=o_, import_price=ip, export_price=ep, bid_local=bl, offer_local=ol
+            )
+            # each order pays its way: its expected gain, as often as the side fills,
+            # covers the fixed fee of the trades a filled order splits into
+            g_b = g * fill["bid"] - fee_fixed_micro * fill["bid"] * per_order["bid"]
+            g_o = g * fill["offer"] - fee_fixed_micro * fill["offer"] * per_order["offer"]
+            b_ = np.where(g_b > 0, b_, 0)
+            o_ = np.where(g_o > 0, o_, 0)
+            bq[rows], oq[rows] = b_, o_
+            gain += (np.where(b_ > 0, g_b, 0) + np.where(o_ > 0, g_o, 0)).sum(axis=0)
+        mi = int(calendar.month[d * ppd])
+        day_fee = monthly_fee_micro // calendar.month_days[mi]
+        # the agent learns from its statements: expected gains scaled by how its
+        # recent traded days actually turned out
+        factor = np.where((traded_days >= 1) & (ema_expected > 0), ema_real / np.maximum(ema_expected, 1e-9), 1.0)
+        factor = np.clip(factor, -1.0, 1.5)
+        trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0)
+        bq[:, ~trades_today] = 0
+        oq[:, ~trades_today] = 0
+        first_trade = len(t_period)
+        asked = {"bid": 0, "offer": 0}
+        got = 0
+        n_trades, filled_orders = 0, {"bid": 0, "offer": 0}
+        for slot in range(ppd):
+            p = d * ppd + slot
+            bid_p, off_p, _, _, _, _, _, _ = regimes[bool(calendar.peak[p])]
+            b = np.flatnonzero(bq[slot] > 0)
+            o = np.flatnonzero(oq[slot] > 0)
+            asked["bid"] += int(bq[slot][b].sum())
+            asked["offer"] += int(oq[slot][o].sum())
+            if len(b) == 0 or len(o) == 0:
+                continue
+            n = len(b) + len(o)
+            book = clearing.Book.from_arrays(
+                order_id=np.arange(n),
+                is_bid=np.concatenate((np.ones(len(b), bool), np.zeros(len(o), bool))),
+                qty_wh=np.concatenate((bq[slot][b], oq[slot][o])),
+                price=np.concatenate((bid_p[b], off_p[o])),
+                seq=np.arange(n),
+            )
+            res = clearing.clear(book, mechanism=rules.mechanism, match_tariff=tariff, network=network)
+            if len(res.trade_qty_wh) == 0:
+                continue
+            got += int(res.trade_qty_wh.sum())
+            n_trades += len(res.trade_qty_wh)
+            filled_orders["bid"] += len(np.unique(res.trade_bid))
+            filled_orders["offer"] += len(np.unique(res.trade_offer))
+            who = np.concatenate((mem[b], mem[o]))
+            t_period.append(np.full(len(res.trade_qty_wh), p, dtype=np.int64))
+            t_buyer.append(who[res.trade_bid])
+            t_seller.append(who[res.trade_offer])
+            t_qty.append(res.trade_qty_wh)
+            t_bp.append(res.trade_buyer_price)
+            t_sp.append(res.trade_seller_price)
+        # the day's realised trading result per member, exact (what its statement will say)
+        if len(t_period) > first_trade:
+            realised = _realised_gain(
+                net[d * ppd : (d + 1) * ppd],
+                np.concatenate(t_period[first_trade:]) - d * ppd,
+                np.concatenate(t_buyer[first_trade:]),
+                np.concatenate(t_seller[first_trade:]),
+                np.concatenate(t_qty[first_trade:]),
+                np.concatenate(t_bp[first_trade:]),
+                np.concatenate(t_sp[first_trade:]),
+                ip_day=np.where(peak_day[d], ip_peak, ip_off),
+                ep=ep,
+                M=M,
+            )[mem]
+        else:
+            realised = np.zeros(len(mem))
+        did = trades_today & ((bq > 0).any(axis=0) | (oq > 0).any(axis=0))
+        ema_expected = np.where(did, (1 - EMA) * ema_expected + EMA * gain, ema_expected)
+        ema_real = np.where(did, (1 - EMA) * ema_real + EMA * realised, ema_real)
+        # a household sitting out tries again, cautiously, as the days pass
+        low = ~did & (ema_real < 0.25 * ema_expected)
+        ema_real = np.where(low, ema_real + 0.05 * (0.25 * ema_expected - ema_real), ema_real)
+        traded_days += did
+        for side in ("bid", "offer"):
+            if asked[side]:
+                fill[side] = got / asked[side]
+            if filled_orders[side]:
+                per_order[side] = n_trades / filled_orders[side]
+
+    def cat(x):
+        return np.concatenate(x) if x else np.zeros(0, dtype=np.int64)
+
+    tp, tb, ts, tq, tbp, tsp = (cat(x) for x in (t_period, t_buyer, t_seller, t_qty, t_bp, t_sp))
+    say(0.8, "settlement")
+
+    # settlement month by month through the batch engine
+    n_months = len(calendar.month_labels)
+    ip_per = np.where(calendar.peak, ip_peak, ip_off).astype(np.int64)
+    poor = members.fuel_poor & members.member
+    out = {
+        k: np.zeros(M, dtype=np.int64)
+        for k in (
+            "supplier_only",
+            "before",
+            "fees",
+            "membership",
+            "discount",
+            "after",
+            "bought",
+            "sold",
+            "spill",
+            "short",
+        )
+    }
+    month_before = np.zeros((n_months, M), dtype=np.int64)
+    month_after = np.zeros((n_months, M), dtype=np.int64)
+    month_matched = np.zeros(n_months, dtype=np.int64)
+    fund = operator = 0
+    monthly_fee_pence = int(Decimal(rules.membership_fee) * 100)
+    for mi in range(n_months):
+        sel = np.flatnonzero(calendar.month == mi)
+        if len(sel) == 0:
+            continue
+        p0, p1 = int(sel[0]), int(sel[-1]) + 1
+        tsel = (tp >= p0) & (tp < p1)
+        Pm = p1 - p0
+        r = settlement.settle_batch(
+            import_wh=imp[p0:p1],
+            export_wh=exp[p0:p1],
+            trade_period=tp[tsel] - p0,
+            trade_buyer=tb[tsel],
+            trade_seller=ts[tsel],
+            trade_qty=tq[tsel],
+            trade_buyer_price=tbp[tsel],
+            trade_seller_price=tsp[tsel],
+            import_price=ip_per[p0:p1],
+            export_price=np.full(Pm, ep),
+            fee_fixed_micro=np.full(Pm, fee_fixed_micro),
+            fee_bp=np.full(Pm, fee_bp),
+            fund_share_bp=np.full(Pm, int(Decimal(rules.fund_share_pct) * 100)),
+            social_bp=np.full(Pm, int(Decimal(rules.social_discount_pct) * 100)),
+            fuel_poor=poor,
+        )
+        # exact values (micro-pence) for the "before fees" comparison
+        sup_only_exact = (imp[p0:p1] * ip_per[p0:p1, None] - exp[p0:p1] * ep).sum(axis=0)
+        bought, sold = r.bought_wh, r.sold_wh
+        imb_exact = (
+            np.maximum(imp[p0:p1] - bought, 0) * ip_per[p0:p1, None]
+            - np.maximum(bought - imp[p0:p1], 0) * ep
+            - np.maximum(exp[p0:p1] - sold, 0) * ep
+            + np.maximum(sold - exp[p0:p1], 0) * ip_per[p0:p1, None]
+        ).sum(axis=0)
+        local_exact = np.zeros(M, dtype=np.int64)
+        np.add.at(local_exact, tb[tsel], tq[tsel] * tbp[tsel])
+        np.add.at(local_exact, ts[tsel], -tq[tsel] * tsp[tsel])
+        sup_only = np.array([settlement.round_half_up(int(x)) for x in sup_only_exact], dtype=np.int64)
+        before = np.array([settlement.round_half_up(int(x)) for x in imb_exact + local_exact], dtype=np.int64)
+        # membership fee pro rata for the days each member traded
+        traded = np.zeros(M, dtype=np.int64)
+        if tsel.any():
+            days = calendar.day[tp[tsel]]
+            who_day = np.unique(np.stack((np.concatenate((tb[tsel], ts[tsel])), np.concatenate((days, days)))), axis=1)
+            traded = np.bincount(who_day[0], minlength=M).astype(np.int64)
+        memb = np.array(
+            [
+                membership_fee_pence(
+                    monthly_fee_pence=monthly_fee_pence,
+                    month=calendar.month_first[mi],
+                    days_charged=min(int(traded[j]), calendar.month_days[mi]),
+                )
+                if members.member[j]
+                else 0
+                for j in range(M)
+            ],
+            dtype=np.int64,
+        )
+        fees = r.fees.sum(axis=0)
+        disc = r.discount.sum(axis=0)
+        bill_after = r.member_net.sum(axis=0) + memb
+        # non-members simply pay the supplier
+        bill_after = np.where(members.member, bill_after, sup_only)
+        before = np.where(members.member, before, sup_only)
+        out["supplier_only"] += sup_only
+        out["before"] += before
+        out["fees"] += fees
+        out["membership"] += memb
+        out["discount"] += disc
+        out["after"] += bill_after
+        out["bought"] += bought.sum(axis=0)
+        out["sold"] += sold.sum(axis=0)
+        out["spill"] += np.maximum(bought - imp[p0:p1], 0).sum(axis=0)
+        out["short"] += np.maximum(sold - exp[p0:p1], 0).sum(axis=0)
+        month_before[mi] = sup_only - before
+        month_after[mi] = sup_only - bill_after
+        month_matched[mi] = int(tq[tsel].sum())
+        fund += int(r.rent.sum() + r.fund_cut.sum() - disc.sum())
+        operator += int(fees.sum() - r.fund_cut.sum() + memb.sum())
+
+    # CO2 of what each member imports: supplier at grid intensity, local at its source's
+    used_local = np.minimum(out["bought"], imp.sum(axis=0))
+    local_co2 = np.zeros(M, dtype=np.float64)
+    if len(tq):
+        np.add.at(local_co2, tb, tq * co2_src[ts])
+    avg_local = np.divide(local_co2, np.maximum(out["bought"], 1))
+    total_imp = imp.sum(axis=0)
+    co2_supplier = total_imp * CO2_G_PER_KWH["grid"] / 1000
+    co2_market = ((total_imp - used_local) * CO2_G_PER_KWH["grid"] + used_local * avg_local) / 1000
+    say(1.0, "done")
+    return ValueResult(
+        months=list(calendar.month_labels),
+        supplier_only=out["supplier_only"],
+        bill_before_fees=out["before"],
+        trade_fees=out["fees"],
+        membership=out["membership"],
+        discount=out["discount"],
+        bill_after_fees=out["after"],
+        import_wh=total_imp,
+        export_wh=exp.sum(axis=0),
+        bought_wh=out["bought"],
+        sold_wh=out["sold"],
+        spill_wh=out["spill"],
+        shortfall_wh=out["short"],
+        co2_supplier_g=co2_supplier,
+        co2_market_g=co2_market,
+        month_saving_before=month_before,
+        month_saving_after=month_after,
+        month_matched_wh=month_matched,
+        fund_pence=fund,
+        operator_pence=operator,
+        matched_wh=int(tq.sum()),
+        trades=int(len(tq)),
+        members=members,
+    )
