@@ -767,10 +767,21 @@ def milestone_delete(request: HttpRequest, community, plan_id: int, milestone_id
     return redirect("planning:roadmap", slug=community.slug, plan_id=plan.pk)
 
 
-@require_POST
 @community_view(roles=CONVENOR)
 def publish(request: HttpRequest, community, plan_id: int) -> HttpResponse:
+    """Publishing cannot be undone: GET (or a POST without ``confirm``) shows what this
+    version changes since the last one and asks; a POST with ``confirm`` publishes."""
     plan = selectors.plan_for(community, plan_id)
+    if request.method != "POST" or not request.POST.get("confirm"):
+        from planning.domain.snapshot_diff import snapshot_changes
+        from planning.snapshot import plan_snapshot
+
+        latest = selectors.latest_version(plan)
+        draft = plan_snapshot(plan, version=(latest.number + 1) if latest else 1, published_by=request.user)
+        changes = snapshot_changes(latest.snapshot if latest else None, draft)
+        return render(
+            request, "planning/publish_confirm.html", _ctx(request, community, plan, "published", changes=changes)
+        )
     try:
         version = services.plan_publish(plan=plan, actor=request.user)
     except DomainError as exc:

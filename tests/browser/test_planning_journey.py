@@ -55,7 +55,9 @@ def test_a_convenor_creates_a_scenario_and_publishes_the_plan(transactional_db, 
     if os.environ.get("SCREENSHOT_DIR"):
         page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "planning-scenario.png"), full_page=True)
 
-    page.click("#publish-plan")
+    page.click("#publish-plan")  # publishing cannot be undone: first a confirmation with what it means
+    page.wait_for_selector("text=First publication")
+    page.click("#confirm-publish")
     page.wait_for_selector("text=version 1")
     page.wait_for_selector("text=Solar streets")
     link = page.get_attribute("#download-pdf", "href")
