@@ -58,3 +58,28 @@ def site_map(points: list[dict]) -> str:
         title="latitude", showgrid=True, gridcolor="#eef2f7", zeroline=False, scaleanchor="x", scaleratio=1.6
     )
     return fig_html(fig)
+
+
+def register_plotly_template() -> None:
+    """One look for every chart of every app (issue 15), as plotly's default template:
+    the legend above the plot (never over the date labels), axes that make room for their
+    labels and titles, value axes that start from zero (a flat price of 21.3 p reads as
+    flat, not as a swing between 20.3 and 22.3) and thousands separators. A figure may
+    still set any of these itself."""
+    import plotly.io as pio
+
+    if "cem" in pio.templates:
+        return
+    axis = dict(automargin=True, separatethousands=True, gridcolor="#eef2f7", zeroline=False)
+    pio.templates["cem"] = go.layout.Template(
+        layout=go.Layout(
+            colorway=PALETTE,
+            font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=12, color="#1f2937"),
+            legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+            margin=dict(t=36),
+            xaxis={**axis, "title": dict(standoff=6)},
+            yaxis={**axis, "rangemode": "tozero"},
+            hoverlabel=dict(namelength=-1),
+        )
+    )
+    pio.templates.default = "plotly_white+cem"
