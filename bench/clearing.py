@@ -8,8 +8,10 @@ pandas < 3, so it lives in its own venv ``.venv-bench``
 time only its ``Market.run('huang')`` call. If that venv is missing it is
 created (``--no-pymarket`` skips it; the "vs" field then carries a note).
 
-Also one line for the network-constrained case: 100k orders on 10 feeders
-whose export limits bind (HiGHS LP path).
+Also one line for the network-constrained case (issue 14 item 7): 100k
+orders over 21 zones (substation, 4 primaries, 16 feeders) whose limits bind,
+cleared exactly on the tree's merged step curves; goal < 0.3 s, reported with
+the ratio to the unconstrained clearing of the same book.
 
 One JSON line per size: {"bench", "n", "seconds", "rate", "unit", "vs"}.
 "vs": our speed as a ratio to pymarket's on the same book.
@@ -157,10 +159,11 @@ def main(argv=None) -> None:
 
     if not args.no_network:
         n = 100_000
-        book = random_book(n, feeders=10)
-        # substation -> 10 feeders, each able to export only 200 kWh per period
-        net = Network.build([("substation", -1, -1, -1)] + [(f"feeder {i}", 0, -1, 200_000) for i in range(1, 11)])
-        seconds, r = time_ours(book, network=net, repeat=1)
+        net = bench_network()
+        book = network_book(n, net)
+        free_net = Network.build([(name, int(par), -1, -1) for name, par in zip(net.names, net.parent, strict=True)])
+        free_seconds, free = time_ours(book, network=free_net, repeat=3)
+        seconds, r = time_ours(book, network=net, repeat=3)
         print(
             json.dumps(
                 {
@@ -169,11 +172,56 @@ def main(argv=None) -> None:
                     "seconds": round(seconds, 5),
                     "rate": round(n / seconds),
                     "unit": "orders/s",
-                    "vs": {"binding_limits": len(r.binding), "solver": r.solver},
+                    "vs": {
+                        "goal_seconds": 0.3,
+                        "zones": len(net),
+                        "binding_limits": len(r.binding),
+                        "solver": r.solver,
+                        "unconstrained_seconds": round(free_seconds, 5),
+                        "ratio_to_unconstrained": round(seconds / free_seconds, 2),
+                        "volume_wh": r.volume_wh,
+                        "unconstrained_volume_wh": free.volume_wh,
+                    },
                 }
             ),
             flush=True,
         )
+
+
+def network_book(n: int, net: Network, seed: int = 7) -> Book:
+    """Orders on the 16 feeders: the first eight (solar streets) mostly sell
+    cheap, the others mostly buy, so energy must cross the limited links."""
+    rng = np.random.default_rng(seed)
+    node = rng.integers(5, len(net), n)  # feeders are nodes 5..20
+    sunny = node < 13
+    is_bid = rng.random(n) < np.where(sunny, 0.25, 0.75)
+    price = np.where(
+        is_bid, rng.integers(10 * PRICE_SCALE, 35 * PRICE_SCALE, n), rng.integers(4 * PRICE_SCALE, 25 * PRICE_SCALE, n)
+    )
+    return Book.from_arrays(
+        order_id=np.arange(1, n + 1),
+        is_bid=is_bid,
+        qty_wh=rng.integers(50, 3000, n),
+        price=price,
+        seq=rng.permutation(n),
+        node=node,
+    )
+
+
+def bench_network() -> Network:
+    """Substation -> 4 primaries -> 4 feeders each (21 zones). Feeders 1-4 may
+    export 1 MWh a period, 5-8 2 MWh (their primary only 5 MWh), feeders 9-12
+    import 1.5 MWh: limits bind at both levels and in both directions."""
+    rows = [("substation", -1, -1, -1)]
+    for p in range(4):
+        lim = 5_000_000 if p < 2 else -1
+        rows.append((f"primary {p + 1}", 0, lim, lim))
+    for f in range(16):
+        parent = 1 + f // 4
+        export = 1_000_000 if f < 4 else 2_000_000 if f < 8 else -1
+        imp = 1_500_000 if 8 <= f < 12 else -1
+        rows.append((f"feeder {f + 1}", parent, imp, export))
+    return Network.build(rows)
 
 
 if __name__ == "__main__":

@@ -41,18 +41,31 @@ Network (seed 003 constraint blocks, seed 001 §4.2 bridge capacities): a
 radial tree of nodes (substation -> feeders ...). Every non-root node may
 limit the net energy its subtree imports from / exports to its parent in the
 period. The clearing first sweeps the whole book (fast path); if the result
-respects every limit, that is the answer. Otherwise a linear programme
-(HiGHS dual simplex, via scipy) maximises welfare subject to the limits. The
-market then splits into price areas at the binding limits; each area gets its
-own clearing price and the result lists which limits bound. Buyers pay their
-area's price, sellers receive theirs; the difference on cross-area trades is
-the congestion rent (``ClearingResult.congestion_rent``).
+respects every limit, that is the answer. Otherwise ``_clear_tree`` clears
+the tree exactly on the orders' step curves (merged up the tree, cut at each
+limit; see its docstring): welfare-maximal, then the largest volume, then
+price-then-time priority, exactly as in one zone. The market then splits into
+price areas at the binding limits; each area gets its own clearing price and
+the result lists which limits bound, in the direction that binds. Buyers pay
+their area's price, sellers receive theirs; the difference on cross-area
+trades is the congestion rent (``ClearingResult.congestion_rent``), never
+negative on any trade.
+
+Every mechanism keeps every party inside its limit price: no buyer pays
+above its bid, no seller receives below its offer (in a club, orders whose
+limit is on the wrong side of the match tariff do not take part).
+
+Prices are any int64 (negative floors are allowed): "no price" is ``None`` /
+``node_has_price == False``, never a number.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 
@@ -67,6 +80,8 @@ class ClearingError(ValueError):
 
 def price_to_ticks(price_p_per_kwh: Decimal | int | str) -> int:
     d = Decimal(price_p_per_kwh) * PRICE_SCALE
+    if not d.is_finite():
+        raise ClearingError(f"Price {price_p_per_kwh} p/kWh is not a finite number.")
     if d != d.to_integral_value():
         raise ClearingError(f"Price {price_p_per_kwh} p/kWh has more than 3 decimal places.")
     return int(d)
@@ -74,6 +89,100 @@ def price_to_ticks(price_p_per_kwh: Decimal | int | str) -> int:
 
 def ticks_to_price(ticks: int) -> Decimal:
     return (Decimal(int(ticks)) / PRICE_SCALE).quantize(Decimal("0.001"))
+
+
+# --------------------------------------------------------------------------
+# validation of every column (used by Book and Network constructors)
+
+_I64_MAX = (1 << 63) - 1
+MAX_TOTAL = 1 << 62  # bound on total Wh and total |price x Wh|, so sums stay in int64
+
+
+def _int_column(value, what: str) -> np.ndarray:
+    """An int64 column, or ClearingError when a value is not a whole number,
+    is NaN or infinite, is true/false, or does not fit in 64 bits."""
+    arr = np.asarray(value)
+    kind = arr.dtype.kind
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if kind == "b":
+        raise ClearingError(f"{what} must be whole numbers, not true/false.")
+    if kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if kind == "u":
+        if int(arr.max()) > _I64_MAX:
+            raise ClearingError(f"{what} are too large (they overflow 64-bit integers).")
+        return arr.astype(np.int64)
+    if kind == "f":
+        if not np.isfinite(arr).all():
+            raise ClearingError(f"{what} must be finite numbers (got NaN or infinity).")
+        if (arr != np.floor(arr)).any():
+            raise ClearingError(f"{what} must be whole numbers (got a fraction).")
+        if (np.abs(arr) >= 2.0**63).any():
+            raise ClearingError(f"{what} are too large (they overflow 64-bit integers).")
+        return arr.astype(np.int64)
+    if kind == "O":
+        out = np.empty(arr.shape, dtype=np.int64)
+        flat = out.reshape(-1)
+        for k, x in enumerate(arr.reshape(-1)):
+            flat[k] = _int_value(x, what)
+        return out
+    raise ClearingError(f"{what} must be numbers (got {arr.dtype.name} values).")
+
+
+def _int_value(x, what: str) -> int:
+    if isinstance(x, bool | np.bool_):
+        raise ClearingError(f"{what} must be whole numbers, not true/false.")
+    if isinstance(x, numbers.Integral):
+        v = int(x)
+    elif isinstance(x, Decimal | float | Fraction | numbers.Real):
+        if isinstance(x, Decimal):
+            finite = x.is_finite()
+        else:
+            finite = math.isfinite(float(x))
+        if not finite:
+            raise ClearingError(f"{what} must be finite numbers (got NaN or infinity).")
+        if x != int(x):
+            raise ClearingError(f"{what} must be whole numbers (got a fraction: {x}).")
+        v = int(x)
+    else:
+        raise ClearingError(f"{what} must be numbers (got {type(x).__name__} {x!r}).")
+    if not -(1 << 63) <= v <= _I64_MAX:
+        raise ClearingError(f"{what} are too large (they overflow 64-bit integers).")
+    return v
+
+
+_BID_WORDS = {"bid": True, "buy": True, "offer": False, "sell": False, "ask": False}
+
+
+def _side_column(value) -> np.ndarray:
+    """True = bid, False = offer. Accepts booleans, 0/1 and the words
+    bid/buy/offer/sell/ask; anything else is refused (``bool("offer")`` is
+    True, so a word must never be read by its truth value)."""
+    arr = np.asarray(value)
+    kind = arr.dtype.kind
+    if arr.size == 0 or kind == "b":
+        return arr.astype(bool)
+    if kind in "iu":
+        if not np.isin(arr, (0, 1)).all():
+            raise ClearingError("An order's side must be bid or offer (true/false, 1/0, 'bid'/'offer').")
+        return arr.astype(bool)
+    if kind in "UO":
+        out = np.empty(arr.shape, dtype=bool)
+        flat = out.reshape(-1)
+        for k, x in enumerate(arr.reshape(-1)):
+            if isinstance(x, bool | np.bool_):
+                flat[k] = bool(x)
+            elif isinstance(x, numbers.Integral) and int(x) in (0, 1):
+                flat[k] = bool(int(x))
+            elif isinstance(x, str) and x.strip().lower() in _BID_WORDS:
+                flat[k] = _BID_WORDS[x.strip().lower()]
+            else:
+                raise ClearingError(
+                    f"An order's side must be bid or offer (true/false, 1/0, 'bid'/'offer'), not {x!r}."
+                )
+        return out
+    raise ClearingError(f"An order's side must be bid or offer, not {arr.dtype.name} values.")
 
 
 # --------------------------------------------------------------------------
@@ -85,23 +194,49 @@ class Book:
     """A frozen order book for one period, as parallel numpy arrays.
 
     ``order_id``: int64 unique; ``is_bid``: True = buy, False = sell;
-    ``qty_wh`` > 0; ``price``: limit in ticks; ``seq``: submission time;
-    ``node``: index into ``Network`` (0 when there is no network).
-    Optional preference columns: ``owner`` (participant id, -1 unknown),
-    ``nominees`` (n x 3 participant ids, -1 = empty), ``max_co2`` (bids;
-    g/kWh cap, -1 = none) and ``co2`` (offers; g/kWh of the source).
+    ``qty_wh`` > 0; ``price``: limit in ticks (may be negative); ``seq``:
+    submission time; ``node``: index into ``Network`` (0 when there is no
+    network). Optional preference columns: ``owner`` (participant id, -1
+    unknown), ``nominees`` (n x 3 participant ids, -1 = empty), ``max_co2``
+    (bids; g/kWh cap, -1 = none) and ``co2`` (offers; g/kWh of the source).
+
+    Every way of building a book validates it (``__post_init__``): columns
+    are converted to int64/bool and anything that would be silently wrong is
+    refused with ``ClearingError`` (NaN or infinite or fractional prices and
+    quantities, sides that are not explicit, totals that overflow int64).
     """
 
     order_id: np.ndarray
     is_bid: np.ndarray
     qty_wh: np.ndarray
     price: np.ndarray
-    seq: np.ndarray
-    node: np.ndarray
+    seq: np.ndarray | None = None
+    node: np.ndarray | None = None
     owner: np.ndarray | None = None
     nominees: np.ndarray | None = None
     max_co2: np.ndarray | None = None
     co2: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        qty = _int_column(self.qty_wh, "Order quantities (Wh)")
+        n = len(qty)
+        oid = _int_column(self.order_id, "Order ids")
+        put(self, "qty_wh", qty)
+        put(self, "order_id", oid)
+        put(self, "is_bid", _side_column(self.is_bid))
+        put(self, "price", _int_column(self.price, "Order prices (ticks)"))
+        put(self, "seq", oid.copy() if self.seq is None else _int_column(self.seq, "Submission times"))
+        put(self, "node", np.zeros(n, dtype=np.int64) if self.node is None else _int_column(self.node, "Order nodes"))
+        for name, what in (("owner", "Owners"), ("max_co2", "CO2 caps"), ("co2", "CO2 intensities")):
+            if getattr(self, name) is not None:
+                put(self, name, _int_column(getattr(self, name), what))
+        if self.nominees is not None:
+            nom = _int_column(self.nominees, "Nominees")
+            if nom.size != 3 * n:
+                raise ClearingError("Order book column nominees must have three entries per order.")
+            put(self, "nominees", nom.reshape(n, 3))
+        self.validate()
 
     @classmethod
     def from_arrays(
@@ -118,35 +253,47 @@ class Book:
         max_co2=None,
         co2=None,
     ) -> Book:
-        n = len(qty_wh)
-        oid = np.asarray(order_id, dtype=np.int64)
-        book = cls(
-            order_id=oid,
-            is_bid=np.asarray(is_bid, dtype=bool),
-            qty_wh=np.asarray(qty_wh, dtype=np.int64),
-            price=np.asarray(price, dtype=np.int64),
-            seq=np.asarray(oid if seq is None else seq, dtype=np.int64),
-            node=np.zeros(n, dtype=np.int64) if node is None else np.asarray(node, dtype=np.int64),
-            owner=None if owner is None else np.asarray(owner, dtype=np.int64),
-            nominees=None if nominees is None else np.asarray(nominees, dtype=np.int64).reshape(n, 3),
-            max_co2=None if max_co2 is None else np.asarray(max_co2, dtype=np.int64),
-            co2=None if co2 is None else np.asarray(co2, dtype=np.int64),
+        return cls(
+            order_id=order_id,
+            is_bid=is_bid,
+            qty_wh=qty_wh,
+            price=price,
+            seq=seq,
+            node=node,
+            owner=owner,
+            nominees=nominees,
+            max_co2=max_co2,
+            co2=co2,
         )
-        book.validate()
-        return book
 
     def __len__(self) -> int:
         return len(self.qty_wh)
 
     def validate(self) -> None:
         n = len(self.qty_wh)
-        for name in ("order_id", "is_bid", "price", "seq", "node"):
-            if len(getattr(self, name)) != n:
+        for name in ("order_id", "is_bid", "price", "seq", "node", "owner", "max_co2", "co2"):
+            col = getattr(self, name)
+            if col is not None and (col.ndim != 1 or len(col) != n):
                 raise ClearingError(f"Order book column {name} has the wrong length.")
-        if n and self.qty_wh.min() <= 0:
+        if not n:
+            return
+        if self.qty_wh.min() <= 0:
             raise ClearingError("Every order needs a positive quantity in Wh.")
-        if n and len(np.unique(self.order_id)) != n:
+        if self.node.min() < 0:
+            raise ClearingError("An order refers to a network node that does not exist.")
+        if len(np.unique(self.order_id)) != n:
             raise ClearingError("Order ids must be unique within a book.")
+        # exact bounds (Python ints) only when the float estimate is near them
+        total = float(self.qty_wh.astype(np.float64).sum())
+        value = float(np.abs(self.price.astype(np.float64)) @ self.qty_wh.astype(np.float64))
+        if total >= MAX_TOTAL / 2 or value >= MAX_TOTAL / 2:
+            exact_total = sum(int(q) for q in self.qty_wh)
+            exact_value = sum(abs(int(p)) * int(q) for p, q in zip(self.price, self.qty_wh, strict=True))
+            if exact_total > MAX_TOTAL or exact_value > MAX_TOTAL:
+                raise ClearingError(
+                    "The book's totals would overflow: the quantities add up to more than 2^62 Wh "
+                    "(or price x quantity to more than 2^62 micro-pence)."
+                )
 
 
 @dataclass(frozen=True)
@@ -154,8 +301,9 @@ class Network:
     """Radial network: ``parent[i]`` < i (root has parent -1).
 
     ``import_limit_wh[i]`` / ``export_limit_wh[i]``: the most energy the
-    subtree under node i may take from / give to its parent in one period
-    (-1 = unlimited). Limits of the root are ignored (the market is balanced).
+    subtree under node i may take from / give to its parent in one period,
+    a whole number >= 0, or ``UNLIMITED`` (-1). Limits of the root are
+    ignored (the market is balanced). Validated however it is built.
     """
 
     names: tuple[str, ...]
@@ -163,18 +311,38 @@ class Network:
     import_limit_wh: np.ndarray
     export_limit_wh: np.ndarray
 
-    @classmethod
-    def build(cls, nodes: list[tuple[str, int, int, int]]) -> Network:
-        """``nodes``: (name, parent index, import limit Wh, export limit Wh)."""
-        parent = np.array([p for _, p, _, _ in nodes], dtype=np.int64)
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        parent = _int_column(self.parent, "Network parents")
+        put(self, "parent", parent)
+        put(self, "names", tuple(str(x) for x in self.names))
+        for name, what in (("import_limit_wh", "Import limits"), ("export_limit_wh", "Export limits")):
+            col = _int_column(getattr(self, name), f"{what} (Wh)")
+            if col.ndim != 1 or len(col) != len(parent):
+                raise ClearingError(f"Network column {name} has the wrong length.")
+            bad = np.flatnonzero(col < UNLIMITED)
+            if len(bad):
+                i = int(bad[0])
+                label = self.names[i] if i < len(self.names) else i
+                raise ClearingError(
+                    f"{what[:-1]} of node {label} is {int(col[i])} Wh: a limit must be 0 or more, "
+                    f"or {UNLIMITED} for unlimited."
+                )
+            put(self, name, col)
+        if len(self.names) != len(parent) or len(parent) == 0:
+            raise ClearingError("A network needs one name per node and at least a root.")
         for i, p in enumerate(parent):
             if (i == 0) != (p == -1) or p >= i:
                 raise ClearingError("Network nodes must be listed parents first, with exactly one root.")
+
+    @classmethod
+    def build(cls, nodes: list[tuple[str, int, int, int]]) -> Network:
+        """``nodes``: (name, parent index, import limit Wh, export limit Wh)."""
         return cls(
-            names=tuple(name for name, _, _, _ in nodes),
-            parent=parent,
-            import_limit_wh=np.array([n[2] for n in nodes], dtype=np.int64),
-            export_limit_wh=np.array([n[3] for n in nodes], dtype=np.int64),
+            names=tuple(n[0] for n in nodes),
+            parent=np.array([n[1] for n in nodes], dtype=object),
+            import_limit_wh=np.array([n[2] for n in nodes], dtype=object),
+            export_limit_wh=np.array([n[3] for n in nodes], dtype=object),
         )
 
     @classmethod
@@ -225,8 +393,9 @@ class ClearingResult:
     trade_buyer_price: np.ndarray  # ticks
     trade_seller_price: np.ndarray  # ticks
     trade_round: np.ndarray  # 0 = preference round, 1 = mechanism round
-    node_price: np.ndarray  # ticks per network node, -1 where no price formed
+    node_price: np.ndarray  # ticks per network node (any int64; see node_has_price)
     node_area: np.ndarray  # price area id per node
+    node_has_price: np.ndarray  # bool per node: False where no price formed (no trades)
     binding: list[Binding] = field(default_factory=list)
     message: str = ""
     solver: str = "sweep"
@@ -237,9 +406,16 @@ class ClearingResult:
 
     @property
     def price(self) -> int | None:
-        """The clearing price (ticks) of the root's price area, if formed."""
-        p = int(self.node_price[0]) if len(self.node_price) else -1
-        return None if p < 0 else p
+        """The clearing price (ticks) of the root's price area, if formed.
+
+        Any int64 is a valid price (markets may have negative floors), so
+        "no price" is ``None``, never a number."""
+        if not len(self.node_price) or not self.node_has_price[0]:
+            return None
+        return int(self.node_price[0])
+
+    def node_price_or_none(self, node: int) -> int | None:
+        return int(self.node_price[node]) if self.node_has_price[node] else None
 
     @property
     def congestion_rent(self) -> int:
@@ -327,10 +503,10 @@ def _interval_sorted(bid_price, offer_price, cb, co, volume):
     return (max(lo) if lo else None), (min(hi) if hi else None)
 
 
-def _pick_price(lower: int | None, upper: int | None) -> int:
+def _pick_price(lower: int | None, upper: int | None) -> int | None:
     """Midpoint of the clearing interval; a bounded side alone if only one."""
     if lower is None and upper is None:
-        return -1
+        return None
     if lower is None:
         return int(upper)
     if upper is None:
@@ -500,14 +676,18 @@ def clear(
     binding: list[Binding] = []
 
     if len(network) > 1 and not _within_limits(book, network, fill, pref_net):
-        fill, node_area, binding = _clear_constrained(book, network, remaining, live, pref_net)
-        solver = "highs"
-        node_price = _area_prices(book, network, fill, remaining, live, node_area)
+        fill, node_area, node_price, node_has_price, binding = _clear_tree(
+            book, network, remaining, bid_idx, offer_idx, pref_net
+        )
+        solver = "tree"
     else:
-        node_price = np.full(len(network), _pick_price(sw.lower, sw.upper) if sw.volume else -1, dtype=np.int64)
+        p = _pick_price(sw.lower, sw.upper) if sw.volume else None
+        node_price = np.full(len(network), 0 if p is None else p, dtype=np.int64)
+        node_has_price = np.full(len(network), p is not None, dtype=bool)
 
     # trades: pair inside each area first (local energy), then across areas
-    tb, to, tq = _pair_by_area(book, network, fill, node_area)
+    cross_key = node_price[book.node] if mechanism == "uniform" else book.price
+    tb, to, tq = _pair_by_area(book, fill, node_area, cross_key, bid_idx, offer_idx)
     if mechanism == "uniform":
         buyer_p = node_price[book.node[tb]] if len(tb) else np.zeros(0, np.int64)
         seller_p = node_price[book.node[to]] if len(to) else np.zeros(0, np.int64)
@@ -539,6 +719,7 @@ def clear(
         trade_round=rnd,
         node_price=node_price,
         node_area=node_area,
+        node_has_price=node_has_price,
         binding=binding,
         message=msg,
         solver=solver,
@@ -578,227 +759,191 @@ def _within_limits(book, network, fill, pref_net) -> bool:
     return bool(ok_exp[1:].all() and ok_imp[1:].all())
 
 
-def _clear_constrained(book, network, remaining, live, pref_net):
-    """Welfare-max with subtree limits by LP, then per-area priority sweep."""
-    from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix
-
-    idx = np.flatnonzero(live)
-    # aggregate orders by (node, side, price): the LP only decides how much
-    # of each price level trades; priority inside a level is by time.
-    keys = np.stack((book.node[idx], book.is_bid[idx].astype(np.int64), book.price[idx]), axis=1)
-    levels, inv = np.unique(keys, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    cap = np.bincount(inv, weights=remaining[idx], minlength=len(levels)).astype(np.int64)
-    lv_node, lv_bid, lv_price = levels[:, 0], levels[:, 1].astype(bool), levels[:, 2]
-    sign = np.where(lv_bid, -1.0, 1.0)  # +export
-    c = -(np.where(lv_bid, lv_price, -lv_price)).astype(float)  # minimise -welfare
-    # subtree membership of each level's node
-    nn = len(network)
-    rows, cols, vals, lo_b, hi_b, limit_nodes = [], [], [], [], [], []
-    in_subtree = np.zeros((nn, nn), dtype=bool)  # [u, v]: u lies under v
-    for u in range(nn):
-        in_subtree[u, network.ancestors(u)] = True
-    pref_sub = network.subtree_sums(pref_net)
-    r = 0
-    for v in range(1, nn):
-        imp, exp = network.import_limit_wh[v], network.export_limit_wh[v]
-        if imp < 0 and exp < 0:
-            continue
-        j = np.flatnonzero(in_subtree[lv_node, v])
-        rows += [r] * len(j)
-        cols += list(j)
-        vals += list(sign[j])
-        lo_b.append(-np.inf if imp < 0 else float(-imp - pref_sub[v]))
-        hi_b.append(np.inf if exp < 0 else float(exp - pref_sub[v]))
-        limit_nodes.append(v)
-        r += 1
-    # two-sided rows -> two one-sided blocks
-    A = csr_matrix((vals, (rows, cols)), shape=(r, len(levels)))
-    hi_arr, lo_arr = np.array(hi_b), np.array(lo_b)
-    fin_hi, fin_lo = np.isfinite(hi_arr), np.isfinite(lo_arr)
-    from scipy.sparse import vstack
-
-    A_ub = vstack([A[fin_hi], -A[fin_lo]]).tocsr()
-    b_ub = np.concatenate([hi_arr[fin_hi], -lo_arr[fin_lo]])
-    A_eq = csr_matrix(sign.reshape(1, -1))
-    kw = dict(
-        A_ub=A_ub if A_ub.shape[0] else None,
-        b_ub=b_ub if A_ub.shape[0] else None,
-        A_eq=A_eq,
-        b_eq=[0.0],
-        bounds=np.stack((np.zeros(len(levels)), cap.astype(float)), axis=1),
-    )
-    # Interior point + crossover ends on a vertex, and the constraint matrix
-    # (subtree sums over a tree: an interval matrix) is totally unimodular,
-    # so vertices are integral Wh. It is ~10x faster than simplex on 100k
-    # price levels; dual simplex is the fallback if crossover leaves a
-    # fractional point.
-    res = linprog(c, method="highs-ipm", options={"presolve": False}, **kw)
-    if res.status != 0 or np.abs(res.x - np.rint(res.x)).max(initial=0) > 1e-6:
-        res = linprog(c, method="highs-ds", **kw)
-    if res.status != 0:
-        raise ClearingError(f"The network-constrained clearing failed: {res.message}")
-    lv_fill = np.rint(res.x).astype(np.int64)
-    lv_fill = np.clip(lv_fill, 0, cap)
-
-    # level fills -> order fills by submission time inside each level
-    fill = np.zeros(len(book), dtype=np.int64)
-    order = idx[np.lexsort((book.order_id[idx], book.seq[idx], inv))]
-    inv_sorted = inv[np.lexsort((book.order_id[idx], book.seq[idx], inv))]
-    q = remaining[order]
+def _take_prefix(r: np.ndarray, q: np.ndarray, k: int, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Take the first ``k`` units of the curve (r, q) into ``taken``; return the rest."""
+    if k <= 0:
+        return r, q
     cum = np.cumsum(q)
-    level_start = np.concatenate(([0], np.cumsum(cap)[:-1]))
-    before = cum - q - level_start[inv_sorted]
-    fill[order] = np.clip(lv_fill[inv_sorted] - before, 0, q)
+    j = int(np.searchsorted(cum, k, side="left"))
+    taken[r[:j]] += q[:j]
+    part = k - (int(cum[j - 1]) if j else 0)
+    taken[r[j]] += part
+    rest_r, rest_q = r[j:], q[j:].copy()
+    rest_q[0] -= part
+    if rest_q[0] == 0:
+        rest_r, rest_q = rest_r[1:], rest_q[1:]
+    return rest_r, rest_q
 
-    # binding limits -> structural price areas
-    sub = network.subtree_sums(_node_net(book, network, fill) + pref_net)
-    binding_nodes: dict[int, Binding] = {}
+
+def _keep_prefix(r: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` units of the curve (r, q); the rest is cut off."""
+    if k <= 0:
+        return r[:0], q[:0]
+    cum = np.cumsum(q)
+    j = int(np.searchsorted(cum, k, side="left"))
+    out_q = q[: j + 1].copy()
+    out_q[j] -= int(cum[j]) - k
+    return r[: j + 1], out_q
+
+
+def _clear_tree(book, network, remaining, bid_idx, offer_idx, pref_net):
+    """Exact welfare-maximal clearing on a radial tree, by merging step curves.
+
+    Think of every order as units on one axis, the net export ``x`` of a
+    subtree: starting from "every bid filled, no offer filled" (x = -demand),
+    each unit taken either fills an offer (x + 1, cost = its price) or drops a
+    bid (x + 1, cost = its price). The best welfare of a subtree as a function
+    of x is concave and piecewise linear: take its units cheapest first. A
+    parent's curve is its own units merged with its children's curves (the
+    sup-convolution of concave functions is the merge of their slopes), and a
+    node's limits cut its curve to [-import, export]: the cheapest units below
+    the import limit are forced in, the dearest above the export limit cut
+    off. At the root the market must balance (x = 0), which fixes how many of
+    the cheapest units are taken; units are integers, so the answer is exact.
+
+    Units are ordered by (price, offers before bids, priority): the first key
+    maximises welfare, the second the traded volume among welfare-maximal
+    solutions (filling an offer trades one more Wh, dropping a bid one less),
+    the third gives price-then-time priority: earlier offers are filled first
+    and later bids dropped first, as in the single-zone sweep. The merge is
+    exact for any totally ordered cost, so the lexicographic order is honoured
+    exactly. Cost: one sort of the book and a merge per tree level.
+
+    Prices (locational, per area): a node whose limit binds is its own price
+    area when its marginal interval (its curve at its final position: last
+    unit taken <= price <= first unit not taken) does not contain the parent
+    area's price; its price is the midpoint of that interval, which lies on
+    the side the binding direction says (an exporting area is cheaper).
+    Returns (fill, node_area, node_price, node_has_price, binding).
+    """
+    nn = len(network)
+    fill = np.zeros(len(book), dtype=np.int64)
+    # units in key order: offers in priority order (price asc, earliest first)
+    # merged with bids in reverse priority order (price asc, latest first);
+    # a stable sort on price keeps offers before bids at equal prices.
+    cand = np.concatenate((offer_idx, bid_idx[::-1]))
+    order_by_rank = cand[np.argsort(book.price[cand], kind="stable")]  # rank -> book index
+    q_rank = remaining[order_by_rank]
+    p_rank = book.price[order_by_rank]
+    bid_rank = book.is_bid[order_by_rank]
+    node_rank = book.node[order_by_rank]
+    m = len(order_by_rank)
+    grouped = np.argsort(node_rank, kind="stable")  # ranks grouped by node, ascending inside
+    starts = np.concatenate(([0], np.cumsum(np.bincount(node_rank, minlength=nn))))
+    bid_q = np.concatenate(([0], np.cumsum(np.where(bid_rank, q_rank, 0)[grouped])))
+    own_demand = bid_q[starts[1:]] - bid_q[starts[:-1]]
+
+    children: list[list[int]] = [[] for _ in range(nn)]
     for v in range(1, nn):
+        children[int(network.parent[v])].append(v)
+    pref_sub = network.subtree_sums(pref_net)
+    taken = np.zeros(m, dtype=np.int64)  # by rank
+    cur_r: list = [None] * nn
+    cur_q: list = [None] * nn
+    cur_lo = np.zeros(nn, dtype=np.int64)
+    pre: list = [None] * nn  # curve before the node's own limits: (ranks, qty, lo)
+    for v in range(nn - 1, -1, -1):
+        own = grouped[starts[v] : starts[v + 1]]
+        rs = [own] + [cur_r[c] for c in children[v]]
+        qs = [q_rank[own]] + [cur_q[c] for c in children[v]]
+        lo = -int(own_demand[v]) + sum(int(cur_lo[c]) for c in children[v])
+        if len(rs) == 1:
+            r, q = rs[0], qs[0]
+        else:
+            r, q = np.concatenate(rs), np.concatenate(qs)
+            s = np.argsort(r, kind="stable")
+            r, q = r[s], q[s]
+        pre[v] = (r, q, lo)
+        for c in children[v]:
+            cur_r[c] = cur_q[c] = None
+        if v == 0:
+            _take_prefix(r, q, -lo, taken)
+            break
         imp, exp = int(network.import_limit_wh[v]), int(network.export_limit_wh[v])
-        if exp >= 0 and sub[v] >= exp:
-            binding_nodes[v] = Binding(v, network.names[v], "export", exp, int(sub[v]))
-        elif imp >= 0 and -sub[v] >= imp:
-            binding_nodes[v] = Binding(v, network.names[v], "import", imp, int(-sub[v]))
-    area = _areas(network, set(binding_nodes))
+        if imp >= 0 and lo < -(imp + int(pref_sub[v])):
+            low = -(imp + int(pref_sub[v]))
+            r, q = _take_prefix(r, q, low - lo, taken)
+            lo = low
+        if exp >= 0:
+            high = exp - int(pref_sub[v])
+            if lo + int(q.sum()) > high:
+                r, q = _keep_prefix(r, q, high - lo)
+        cur_r[v], cur_q[v], cur_lo[v] = r, q, lo
 
-    # inside each area: re-sweep with the boundary flows fixed, so exact
-    # ties trade and earlier orders fill first; keep it only if it
-    # respects every limit inside the area (else keep the LP's allocation).
-    for a in np.unique(area):
-        nodes_a = np.flatnonzero(area == a)
-        in_a = np.isin(book.node, nodes_a) & live
-        net_a = int(_node_net(book, network, np.where(in_a, fill, 0))[nodes_a].sum())
-        trial = _sweep_fixed_net(book, remaining, in_a, net_a)
-        if trial is None:
+    fill_rank = np.where(bid_rank, q_rank - taken, taken)
+    fill[order_by_rank] = fill_rank
+
+    # prices and price areas, parents first
+    mech_sub = network.subtree_sums(_node_net(book, network, fill))
+    total_sub = mech_sub + pref_sub
+
+    def interval(v: int) -> tuple[int | None, int | None]:
+        r, q, lo = pre[v]
+        t = int(mech_sub[v]) - lo  # units taken in v's own curve
+        if len(q) == 0:
+            return None, None
+        cum = np.cumsum(q)
+        low = int(p_rank[r[int(np.searchsorted(cum, t, side="left"))]]) if t > 0 else None
+        high = int(p_rank[r[int(np.searchsorted(cum, t + 1, side="left"))]]) if t < int(cum[-1]) else None
+        return low, high
+
+    area = np.zeros(nn, dtype=np.int64)
+    lam: list[int | None] = [None] * nn
+    lam[0] = _pick_price(*interval(0))
+    binding: list[Binding] = []
+    for v in range(1, nn):
+        p = int(network.parent[v])
+        lp = lam[p]
+        lo_v, hi_v = interval(v)
+        inside = lp is not None and (lo_v is None or lo_v <= lp) and (hi_v is None or lp <= hi_v)
+        if inside or (lp is None and lo_v is None and hi_v is None):
+            area[v], lam[v] = area[p], lp
             continue
-        cand = np.where(in_a, trial, fill)
-        if _within_limits(book, network, cand, pref_net) and _welfare(book, cand) >= _welfare(book, fill):
-            fill = cand
+        area[v], lam[v] = v, _pick_price(lo_v, hi_v)
+        imp, exp = int(network.import_limit_wh[v]), int(network.export_limit_wh[v])
+        if lp is not None:
+            direction = "export" if hi_v is not None and lp > hi_v else "import"
+        else:  # the parent's area has nothing to price against: name the limit the flow sits at
+            direction = "export" if exp >= 0 and total_sub[v] >= exp else "import"
+        limit = exp if direction == "export" else imp
+        if limit < 0:
+            continue  # (cannot happen: an unlimited side never binds) keep the area, report nothing
+        flow = int(total_sub[v]) if direction == "export" else -int(total_sub[v])
+        binding.append(Binding(v, network.names[v], direction, limit, flow))
 
-    # merge areas across a binding limit when one price can serve both
-    area, bind = _merge_price_areas(book, network, fill, remaining, live, area, binding_nodes)
-    return fill, area, bind
-
-
-def _welfare(book, fill) -> int:
-    return int((np.where(book.is_bid, book.price, -book.price) * fill).sum())
-
-
-def _sweep_fixed_net(book, remaining, mask, net_export):
-    """Sweep the orders in ``mask`` given a fixed net export of the area."""
-    bids = _bid_order(book, np.flatnonzero(mask & book.is_bid))
-    offers = _offer_order(book, np.flatnonzero(mask & ~book.is_bid))
-    bp, bq = book.price[bids], remaining[bids]
-    op, oq = book.price[offers], remaining[offers]
-    big = np.iinfo(np.int64).max // 4
-    if net_export > 0:  # the area exports: a virtual bid that must be served
-        bids_v = np.concatenate(([-1], bids))
-        bp = np.concatenate(([big], bp))
-        bq = np.concatenate(([net_export], bq))
-        sw = _sweep(bids_v, bp, bq, offers, op, oq)
-        if sw.bid_fill[0] != net_export:
-            return None
-        out = np.zeros(len(book), dtype=np.int64)
-        out[bids] = sw.bid_fill[1:]
-        out[offers] = sw.offer_fill
-        return out
-    if net_export < 0:  # the area imports: a virtual offer
-        offers_v = np.concatenate(([-1], offers))
-        op = np.concatenate(([-big], op))
-        oq = np.concatenate(([-net_export], oq))
-        sw = _sweep(bids, bp, bq, offers_v, op, oq)
-        if sw.offer_fill[0] != -net_export:
-            return None
-        out = np.zeros(len(book), dtype=np.int64)
-        out[bids] = sw.bid_fill
-        out[offers] = sw.offer_fill[1:]
-        return out
-    sw = _sweep(bids, bp, bq, offers, op, oq)
-    out = np.zeros(len(book), dtype=np.int64)
-    out[bids] = sw.bid_fill
-    out[offers] = sw.offer_fill
-    return out
+    node_price = np.array([0 if x is None else x for x in lam], dtype=np.int64)
+    has = np.array([x is not None for x in lam], dtype=bool)
+    # an area without trades has no price (as in one zone)
+    traded = np.bincount(book.node, weights=(fill > 0).astype(np.float64), minlength=nn) > 0
+    area_traded = np.zeros(nn, dtype=bool)
+    np.logical_or.at(area_traded, area, traded)
+    has &= area_traded[area]
+    return fill, area, node_price, has, binding
 
 
-def _areas(network: Network, cut: set[int]) -> np.ndarray:
-    """Price area per node: a node joins its parent's area unless its limit binds."""
-    area = np.zeros(len(network), dtype=np.int64)
-    for v in range(1, len(network)):
-        area[v] = v if v in cut else area[network.parent[v]]
-    return area
-
-
-def _interval(book, fill, remaining, mask):
-    """Clearing-price interval of the orders in ``mask`` given their fills."""
-    lo, hi = None, None
-    bids = mask & book.is_bid
-    offers = mask & ~book.is_bid
-    acc_b = book.price[bids & (fill > 0)]
-    rej_b = book.price[bids & (fill < remaining)]
-    acc_o = book.price[offers & (fill > 0)]
-    rej_o = book.price[offers & (fill < remaining)]
-    lows = [x.max() for x in (acc_o, rej_b) if len(x)]
-    highs = [x.min() for x in (acc_b, rej_o) if len(x)]
-    if lows:
-        lo = int(max(lows))
-    if highs:
-        hi = int(min(highs))
-    return lo, hi
-
-
-def _merge_price_areas(book, network, fill, remaining, live, area, binding_nodes):
-    def iv(a_nodes):
-        m = np.isin(book.node, a_nodes) & live
-        return _interval(book, fill, remaining, m)
-
-    changed = True
-    while changed:
-        changed = False
-        for v in sorted(binding_nodes):
-            a_child, a_parent = area[v], area[network.parent[v]]
-            if a_child == a_parent:
-                continue
-            lo1, hi1 = iv(np.flatnonzero(area == a_child))
-            lo2, hi2 = iv(np.flatnonzero(area == a_parent))
-            lo = max([x for x in (lo1, lo2) if x is not None], default=None)
-            hi = min([x for x in (hi1, hi2) if x is not None], default=None)
-            if lo is None or hi is None or lo <= hi:
-                area[area == a_child] = a_parent
-                changed = True
-    bind = [b for v, b in sorted(binding_nodes.items()) if area[v] != area[network.parent[v]]]
-    return area, bind
-
-
-def _area_prices(book, network, fill, remaining, live, area) -> np.ndarray:
-    price = np.full(len(network), -1, dtype=np.int64)
-    for a in np.unique(area):
-        nodes_a = np.flatnonzero(area == a)
-        m = np.isin(book.node, nodes_a) & live
-        if not (fill[m] > 0).any():
-            continue
-        lo, hi = _interval(book, fill, remaining, m)
-        price[nodes_a] = _pick_price(lo, hi)
-    return price
-
-
-def _pair_by_area(book, network, fill, node_area):
-    """Pairs inside each price area first, then what crosses areas."""
-    idx = np.flatnonzero(fill > 0)
-    if len(idx) == 0:
+def _pair_by_area(book, fill, node_area, cross_key, bid_idx, offer_idx):
+    """Pairs inside each price area first (local energy), then what crosses
+    areas: the remaining bids and offers are both sorted by ``cross_key``
+    (highest first) and paired in that order. With locational prices an area
+    set priced above any level imports at least what it exports, so this
+    pairing never pairs a bid below the offer it buys from (Hall's condition);
+    ``cross_key`` is the area price (uniform) or the limit price (pay-as-bid).
+    """
+    bids = bid_idx[fill[bid_idx] > 0]  # priority order
+    offers = offer_idx[fill[offer_idx] > 0]
+    if len(bids) == 0 or len(offers) == 0:
         e = np.zeros(0, dtype=np.int64)
         return e, e.copy(), e.copy()
-    if len(np.unique(node_area)) == 1:
-        b = _bid_order(book, idx[book.is_bid[idx]])
-        o = _offer_order(book, idx[~book.is_bid[idx]])
-        return _pair(b, fill[b], o, fill[o])
+    areas = np.unique(node_area)
+    if len(areas) == 1:
+        return _pair(bids, fill[bids], offers, fill[offers])
     tb, to, tq = [], [], []
     left = fill.copy()
-    for a in np.unique(node_area):
-        m = idx[np.isin(book.node[idx], np.flatnonzero(node_area == a))]
-        b = _bid_order(book, m[book.is_bid[m]])
-        o = _offer_order(book, m[~book.is_bid[m]])
+    bid_area = node_area[book.node[bids]]
+    offer_area = node_area[book.node[offers]]
+    for a in areas:
+        b = bids[bid_area == a]
+        o = offers[offer_area == a]
         vol = min(int(left[b].sum()), int(left[o].sum()))
         fb = np.clip(vol - (np.cumsum(left[b]) - left[b]), 0, left[b])
         fo = np.clip(vol - (np.cumsum(left[o]) - left[o]), 0, left[o])
@@ -806,9 +951,10 @@ def _pair_by_area(book, network, fill, node_area):
         left[b] -= fb
         left[o] -= fo
         tb.append(x[0]), to.append(x[1]), tq.append(x[2])
-    rest = np.flatnonzero(left > 0)
-    b = _bid_order(book, rest[book.is_bid[rest]])
-    o = _offer_order(book, rest[~book.is_bid[rest]])
+    b = bids[left[bids] > 0]
+    o = offers[left[offers] > 0]
+    b = b[np.argsort(-cross_key[b], kind="stable")]  # highest key first, then priority
+    o = o[np.argsort(-cross_key[o], kind="stable")]
     x = _pair(b, left[b], o, left[o])
     tb.append(x[0]), to.append(x[1]), tq.append(x[2])
     return np.concatenate(tb), np.concatenate(to), np.concatenate(tq)
@@ -840,8 +986,10 @@ def largest_remainder(total: int, weights: np.ndarray, tiebreak: np.ndarray | No
 
 
 def _clear_club(book: Book, network: Network, tariff: int) -> ClearingResult:
-    bids = np.flatnonzero(book.is_bid)
-    offers = np.flatnonzero(~book.is_bid)
+    # Only orders willing at the tariff take part: a bid below it or an offer
+    # above it would trade outside its limit price (issue 14, item 4).
+    bids = np.flatnonzero(book.is_bid & (book.price >= tariff))
+    offers = np.flatnonzero(~book.is_bid & (book.price <= tariff))
     demand = int(book.qty_wh[bids].sum())
     supply = int(book.qty_wh[offers].sum())
     matched = min(demand, supply)
@@ -853,7 +1001,14 @@ def _clear_club(book: Book, network: Network, tariff: int) -> ClearingResult:
     o = offers[np.lexsort((book.order_id[offers], book.seq[offers]))]
     tb, to, tq = _pair(b, fill[b], o, fill[o])
     p = np.full(len(tq), tariff, dtype=np.int64)
-    msg = "Cleared at the members' match tariff." if matched else _message(book, bids, offers, 0, [])
+    if matched:
+        msg = "Cleared at the members' match tariff."
+    elif len(bids) and len(offers):
+        msg = "No trades."
+    elif np.any(book.is_bid) and np.any(~book.is_bid):
+        msg = "No trades: no bid is at or above the match tariff, or no offer at or below it."
+    else:
+        msg = _message(book, np.flatnonzero(book.is_bid), np.flatnonzero(~book.is_bid), 0, [])
     return ClearingResult(
         mechanism="club",
         filled_wh=fill,
@@ -863,8 +1018,9 @@ def _clear_club(book: Book, network: Network, tariff: int) -> ClearingResult:
         trade_buyer_price=p,
         trade_seller_price=p.copy(),
         trade_round=np.ones(len(tq), dtype=np.int64),
-        node_price=np.full(len(network), tariff if matched else -1, dtype=np.int64),
+        node_price=np.full(len(network), tariff, dtype=np.int64),
         node_area=np.zeros(len(network), dtype=np.int64),
+        node_has_price=np.full(len(network), bool(matched), dtype=bool),
         message=msg,
         solver="club",
     )

@@ -11,6 +11,7 @@ import numpy as np
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from community.constraints import node_limits_in_force
 from community.errors import DomainError
 from community.models import NetworkNode
 from lem.domain import clearing as engine
@@ -25,12 +26,26 @@ from lem.models import (
 from lem.services.base import _ticks, floor_period, gate_closure, period_length, rules_in_force
 
 
-def _network(market: Market) -> tuple[engine.Network, dict[int, int], list[NetworkNode]]:
-    """The community's network tree as the engine's Network (limits in Wh per period)."""
+def _network(
+    market: Market, period_start: datetime | None = None
+) -> tuple[engine.Network, dict[int, int], list[NetworkNode], list[int]]:
+    """The community's network tree as the engine's Network (limits in Wh per period).
+
+    With ``period_start``, each node's limits are the tightest of its capacity
+    and the network operators' constraint statements in force during the
+    period (``community.constraints``); the ids of those statements are
+    returned so the run can record what it obeyed."""
     nodes = list(NetworkNode.objects.filter(community=market.community).order_by("id"))
     hours = Decimal(market.community.settlement_period_minutes) / 60
     if not nodes:
-        return engine.Network.single(), {}, []
+        return engine.Network.single(), {}, [], []
+    limits = {}
+    statement_ids: list[int] = []
+    if period_start is not None:
+        limits = node_limits_in_force(
+            community=market.community, start=period_start, end=period_start + period_length(market)
+        )
+        statement_ids = sorted({i for lim in limits.values() for i in lim.statement_ids})
     children: dict[int | None, list[NetworkNode]] = {}
     for n in nodes:
         children.setdefault(n.parent_id, []).append(n)
@@ -46,10 +61,11 @@ def _network(market: Market) -> tuple[engine.Network, dict[int, int], list[Netwo
     rows = [("market", -1, -1, -1)]
     for n in order:
         parent = index[n.parent_id] if n.parent_id in index else 0
-        rows.append(
-            (n.name, parent, int(n.import_capacity_kw * hours * 1000), int(n.export_capacity_kw * hours * 1000))
-        )
-    return engine.Network.build(rows), index, order
+        imp_kw, exp_kw = n.import_capacity_kw, n.export_capacity_kw
+        if n.pk in limits:
+            imp_kw, exp_kw = limits[n.pk].import_limit_kw, limits[n.pk].export_limit_kw
+        rows.append((n.name, parent, int(max(imp_kw, 0) * hours * 1000), int(max(exp_kw, 0) * hours * 1000)))
+    return engine.Network.build(rows), index, order, statement_ids
 
 
 def _book(orders: list, node_index: dict[int, int]) -> engine.Book:
@@ -112,7 +128,7 @@ def frozen_orders(market: Market, period_start: datetime) -> list:
 
 
 def clear_book(market: Market, period_start: datetime, orders: list, rule: RuleVersion) -> engine.ClearingResult:
-    network, index, _ = _network(market)
+    network, index, _, _ = _network(market, period_start)
     book = _book(orders, index)
     return engine.clear(
         book,
@@ -144,7 +160,7 @@ def market_clear(*, market: Market, period_start: datetime, now: datetime | None
     except IntegrityError:  # another worker got there first
         return ClearingRun.objects.get(market=market, period_start=period_start)
     orders = frozen_orders(market, period_start)
-    network, index, nodes = _network(market)
+    network, index, nodes, statement_ids = _network(market, period_start)
     result = engine.clear(
         _book(orders, index),
         mechanism=rule.mechanism,
@@ -184,7 +200,9 @@ def market_clear(*, market: Market, period_start: datetime, now: datetime | None
     if result.split:
         node_names = {0: "market"} | {index[n.pk]: n.name for n in nodes}
         area_prices = {
-            node_names[i]: str(engine.ticks_to_price(p)) for i, p in enumerate(result.node_price.tolist()) if p >= 0
+            node_names[i]: str(engine.ticks_to_price(p))
+            for i, p in enumerate(result.node_price.tolist())
+            if result.node_has_price[i]
         }
     run.status = ClearingRun.Status.DONE
     run.clearing_price = engine.ticks_to_price(result.price) if result.price is not None else None
@@ -197,6 +215,7 @@ def market_clear(*, market: Market, period_start: datetime, now: datetime | None
     run.book_hash = _book_hash(orders, rule)
     run.message = result.message[:500]
     run.solver = result.solver
+    run.constraint_statement_ids = statement_ids
     run.finished_at = timezone.now()
     run.save()
     return run

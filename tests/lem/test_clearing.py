@@ -124,7 +124,7 @@ def test_pay_as_bid_prices_each_trade_at_the_buyers_limit_with_the_same_volume()
 
 
 def test_club_matching_shares_generation_pro_rata_at_the_match_tariff():
-    rows = [(True, 300, 1), (True, 100, 1), (False, 200, 50)]
+    rows = [(True, 300, 20), (True, 100, 18), (False, 200, 5)]
     b = book(rows)
     r = clear(b, mechanism="club", match_tariff=18 * P)
     assert filled_by_id(b, r) == {1: 150, 2: 50, 3: 200}
@@ -134,9 +134,16 @@ def test_club_matching_shares_generation_pro_rata_at_the_match_tariff():
 
 
 def test_club_matching_gives_consumers_all_they_use_when_generation_is_plentiful():
-    b = book([(True, 70, 1), (False, 100, 1), (False, 300, 1)])
+    b = book([(True, 70, 25), (False, 100, 1), (False, 300, 1)])
     r = clear(b, mechanism="club", match_tariff=18 * P)
     assert filled_by_id(b, r) == {1: 70, 2: 18, 3: 52}  # 70 shared 1:3, largest remainder
+
+
+def test_club_matching_leaves_out_orders_whose_limit_is_on_the_wrong_side_of_the_tariff():
+    # issue 14 item 4: no party outside its limit price, in a club too
+    b = book([(True, 100, 20), (True, 100, 10), (False, 100, 30), (False, 300, 15)])
+    r = clear(b, mechanism="club", match_tariff=18 * P)
+    assert filled_by_id(b, r) == {1: 100, 2: 0, 3: 0, 4: 100}
 
 
 def test_a_nominated_neighbour_is_matched_first_at_their_offer_price():
@@ -177,7 +184,7 @@ def test_a_binding_feeder_limit_splits_the_market_and_says_which():
     net = Network.build([("substation", -1, -1, -1), ("feeder A", 0, -1, 30), ("feeder B", 0, -1, -1)])
     b = book([(True, 100, 20, 2), (False, 100, 5, 1), (False, 100, 15, 2)])
     r = clear(b, network=net)
-    assert r.split and r.solver == "highs"
+    assert r.split and r.solver == "tree"
     assert [(x.name, x.direction, x.limit_wh) for x in r.binding] == [("feeder A", "export", 30)]
     assert "export from feeder A is at its limit of 30 Wh" in r.message
     assert filled_by_id(b, r) == {1: 100, 2: 30, 3: 70}

@@ -215,12 +215,15 @@ def test_editing_a_stored_ledger_line_makes_verification_fail(mw, world):
 
 
 def test_membership_fees_are_charged_once_a_month(mw, world):
+    """Pro rata for the days traded (issue 17): one day of June's 30 is 1/30 of £2.50."""
     from datetime import date
 
+    from lem.models import MonthlyCharge
+
+    _trade_and_settle(mw)
     assert services.membership_fees_post(market=mw.market, month=date(2026, 6, 1)) == 2
     assert services.membership_fees_post(market=mw.market, month=date(2026, 6, 1)) == 0
-    bal = account_balances(world.community, "lem:member:")
-    assert bal[f"lem:member:{mw.buyer.pk}"] == Decimal("2.50")
+    assert MonthlyCharge.objects.get(participant=mw.buyer).amount == Decimal("0.08")
 
 
 def test_payments_reduce_what_a_member_owes(mw, world):
@@ -422,8 +425,8 @@ def test_a_club_market_shares_local_generation_at_the_match_tariff(world):
     from .factories import RULES
 
     mw = make_market(world, rules={**RULES, "mechanism": "club", "match_tariff": "18"})
-    place(mw, mw.seller, "offer", 600, "30")  # limit prices do not matter in a club
-    place(mw, mw.buyer, "bid", 1000, "1")
+    place(mw, mw.seller, "offer", 600, "12")  # willing at the tariff: a club never trades outside a limit
+    place(mw, mw.buyer, "bid", 1000, "25")
     run = services.market_clear(market=mw.market, period_start=PERIOD, now=PERIOD)
     assert run.mechanism == "club" and run.volume_wh == 600
     assert set(Trade.objects.values_list("buyer_price", flat=True)) == {Decimal("18.000")}
