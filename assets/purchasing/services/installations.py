@@ -177,7 +177,7 @@ def installation_commission(*, installation: Installation, now: datetime | None 
     now = now or timezone.now()
     with transaction.atomic():
         installation = (
-            Installation.objects.select_for_update()
+            Installation.objects.select_for_update(of=("self",))
             .select_related("offer__registration__site", "offer__package", "offer__registration__campaign", "installer")
             .get(pk=installation.pk)
         )
