@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from community import selectors, services
 from community.access import access_community, access_site, communities_for, has_role
-from community.models import Community, Membership, NetworkNode, Role, Site
+from community.models import Community, Invitation, Membership, NetworkNode, Role, Site
 from community.views import NETWORK_EDITORS, SITE_EDITORS
 
 
 class CommunitySerializer(serializers.ModelSerializer):
+    creation_code = serializers.CharField(
+        write_only=True, required=False, max_length=200, help_text="needed unless you are a platform administrator"
+    )
+
     class Meta:
         model = Community
-        fields = ["id", "name", "slug", "description", "timezone", "settlement_period_minutes", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "timezone",
+            "settlement_period_minutes",
+            "created_at",
+            "creation_code",
+        ]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"slug": {"required": False, "validators": []}}
 
@@ -36,9 +49,23 @@ class MembershipSerializer(serializers.ModelSerializer):
         return obj.user.get_full_name()
 
 
-class MembershipGrantSerializer(serializers.Serializer):
-    user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
-    role = serializers.CharField()
+class InvitationInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    accept_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "created_at", "expires_at", "accept_url"]
+        read_only_fields = fields
+
+    def get_accept_url(self, obj) -> str:
+        path = reverse("invitation_accept", args=[obj.token])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
 
 class NetworkNodeSerializer(serializers.ModelSerializer):
@@ -110,6 +137,7 @@ class CommunityList(generics.ListCreateAPIView):
             settlement_period_minutes=data.get("settlement_period_minutes", 30),
             description=data.get("description", ""),
             creator=self.request.user,
+            creation_code=data.get("creation_code"),
         )
 
 
@@ -127,15 +155,22 @@ class MembershipList(generics.ListCreateAPIView):
         community = access_community(self.request.user, self.kwargs["slug"])
         return Membership.objects.filter(community=community).select_related("user")
 
-    @extend_schema(request=MembershipGrantSerializer, responses=MembershipSerializer)
+    @extend_schema(request=InvitationInputSerializer, responses={201: InvitationSerializer})
     def post(self, request, slug):
+        """Invite a person by email (convenors). They become a member only by accepting
+        the invitation: no one is added by another person's user id."""
         community = access_community(request.user, slug, [Role.CONVENOR])
-        data = MembershipGrantSerializer(data=request.data)
+        data = InvitationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = services.membership_grant(
-            community=community, user=data.validated_data["user"], role=data.validated_data["role"], actor=request.user
+        invitation = services.invitation_create(
+            community=community,
+            email=data.validated_data["email"],
+            role=data.validated_data["role"],
+            actor=request.user,
         )
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(
+            InvitationSerializer(invitation, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class NetworkNodeList(generics.ListCreateAPIView):

@@ -62,22 +62,31 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     return response
 
 
+def _username(request) -> str:
+    try:
+        return str(request.data.get("username", ""))[:150].strip().lower()
+    except AttributeError:  # a body that is not a form or a JSON object
+        return ""
+
+
 class TokenAddressThrottle(SimpleRateThrottle):
-    """Token requests per client address."""
+    """Password guesses per client address (a request naming no account is refused anyway)."""
 
     scope = "token"
 
     def get_cache_key(self, request, view):
+        if not _username(request):
+            return None
         return self.cache_format % {"scope": "token-ip", "ident": self.get_ident(request)}
 
 
 class TokenAccountThrottle(SimpleRateThrottle):
-    """Token requests per account named, wherever they come from."""
+    """Password guesses per account named, wherever they come from."""
 
     scope = "token"
 
     def get_cache_key(self, request, view):
-        username = str(request.data.get("username", ""))[:150].lower() if hasattr(request, "data") else ""
+        username = _username(request)
         if not username:
             return None
         return self.cache_format % {"scope": "token-user", "ident": username}

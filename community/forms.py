@@ -65,3 +65,14 @@ class CommunityForm(forms.Form):
         choices=[(30, "30 minutes"), (15, "15 minutes"), (5, "5 minutes")], coerce=int, initial=30
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    creation_code = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Creation code",
+        help_text="Given by the platform's administrators to the people who may start a community.",
+    )
+
+    def __init__(self, *args, ask_code: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_code:
+            del self.fields["creation_code"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -45,7 +47,13 @@ def home(request: HttpRequest) -> HttpResponse:
     communities = list(communities_for(request.user))
     if len(communities) == 1 and request.method == "GET" and "all" not in request.GET:
         return redirect("community:detail", slug=communities[0].slug)
-    form = CommunityForm(request.POST or None)
+    # Starting a community: administrators, or anyone given the creation code when one is set.
+    can_create = request.user.is_superuser or bool(settings.COMMUNITY_CREATION_CODE)
+    if request.method == "POST" and not can_create:
+        return render(
+            request, "403.html", {"message": "Starting a community is for the platform's administrators."}, status=403
+        )
+    form = CommunityForm(request.POST or None, ask_code=not request.user.is_superuser) if can_create else None
     if request.method == "POST" and form.is_valid():
         try:
             community = services.community_create(
@@ -54,7 +62,10 @@ def home(request: HttpRequest) -> HttpResponse:
                 settlement_period_minutes=form.cleaned_data["settlement_period_minutes"],
                 description=form.cleaned_data["description"],
                 creator=request.user,
+                creation_code=form.cleaned_data.get("creation_code"),
             )
+        except PermissionDenied as exc:
+            form.add_error("creation_code", str(exc))
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:

@@ -295,6 +295,40 @@ MOSQUITTO_FILE_GROUP = env.str("MOSQUITTO_FILE_GROUP", default="") or None
 # Raw telemetry older than this is deleted (PostgreSQL: whole monthly partitions
 # dropped); interval readings, the basis of settlement, are kept.
 TELEMETRY_RETENTION_DAYS = env.int("TELEMETRY_RETENTION_DAYS", default=90)
+# Bridges started with this group share the device stream (MQTT v5 $share/<group>/...);
+# each needs its own --client-id. Empty: every bridge gets every message.
+MQTT_BRIDGE_SHARE_GROUP = env.str("MQTT_BRIDGE_SHARE_GROUP", default="") or None
+# Celery queues by kind (issue 16). A worker started without -Q consumes all of
+# them (a laptop); a deployment runs workers per queue (-Q market, ...), any
+# number each, on any machine: see Procfile and deploy/. Tasks not listed go to
+# "default". Clearing and settlement are safe on two workers at once (row and
+# advisory locks, tests/scale/test_two_workers.py).
+from kombu import Exchange, Queue  # noqa: E402
+
+CELERY_QUEUE_NAMES = ("dispatch", "market", "settlement", "ingest", "default")
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    # latency-critical: VPP and balancing commands
+    "vpp.tasks.*": {"queue": "dispatch"},
+    "balancing.tasks.*": {"queue": "dispatch"},
+    "assets.tasks.commands_housekeeping": {"queue": "dispatch"},
+    # the market's clock: clearing and trading agents
+    "lem.tasks.agents_due": {"queue": "market"},
+    "lem.tasks.clear_due": {"queue": "market"},
+    "lem.tasks.clear_period": {"queue": "market"},
+    # money in batches: settlement, fees, statements, reports, co-op payouts, ledger checks
+    "lem.tasks.settle_due": {"queue": "settlement"},
+    "lem.tasks.settle_month": {"queue": "settlement"},
+    "lem.tasks.membership_fees": {"queue": "settlement"},
+    "lem.tasks.value_report": {"queue": "settlement"},
+    "assets.coop.tasks.*": {"queue": "settlement"},
+    "community.tasks.verify_ledgers": {"queue": "settlement"},
+    # readings roll-ups and telemetry storage
+    "assets.tasks.refresh_recent_readings": {"queue": "ingest"},
+    "assets.tasks.telemetry_retention": {"queue": "ingest"},
+    "assets.tasks.partitions_ensure": {"queue": "ingest"},
+}
 
 # --- logging ------------------------------------------------------------------
 LOGGING = {

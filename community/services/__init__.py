@@ -1,7 +1,6 @@
 """Every write path of the community app (re-exported for convenience)."""
 
 from community.services.audit import audit_record
-from community.services.constraints import constraint_statement_issue, constraint_statement_withdraw  # noqa: F401
 from community.services.communities import (
     community_create,
     invitation_accept,
@@ -14,6 +13,7 @@ from community.services.communities import (
     site_set_occupants,
     site_update,
 )
+from community.services.constraints import constraint_statement_issue, constraint_statement_withdraw  # noqa: F401
 from community.services.ledger import (
     EntrySpec,
     ledger_account,

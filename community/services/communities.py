@@ -6,12 +6,15 @@ it in the audit trail. Bad input raises DomainError with a message for a person.
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -31,6 +34,15 @@ def _role(role: str) -> str:
     return role
 
 
+def may_create_community(user: Any, creation_code: str | None = None) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    expected = settings.COMMUNITY_CREATION_CODE
+    return bool(expected and creation_code and hmac.compare_digest(str(creation_code).strip(), expected))
+
+
 @transaction.atomic
 def community_create(
     *,
@@ -40,7 +52,16 @@ def community_create(
     settlement_period_minutes: int = 30,
     description: str = "",
     creator: Any | None = None,
+    creation_code: str | None = None,
 ) -> Community:
+    """A new community with ``creator`` as its convenor. Starting one is a platform
+    administrator's act, or anyone's who holds ``COMMUNITY_CREATION_CODE`` when it
+    is set; ``creator=None`` is the platform itself (demo data, commands)."""
+    if creator is not None and not may_create_community(creator, creation_code):
+        raise PermissionDenied(
+            "Starting a community is for the platform's administrators"
+            + (", or for someone with the creation code." if settings.COMMUNITY_CREATION_CODE else ".")
+        )
     name = (name or "").strip()
     if not name:
         raise DomainError("A community needs a name.", field="name")
