@@ -8,6 +8,7 @@ this module reads it through the relation only, so ``assets`` imports no higher 
 from __future__ import annotations
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 
 register = template.Library()
 
@@ -43,7 +44,7 @@ def command_why(cmd) -> str:
     """The event, plan and rule behind a command, or who sent it by hand."""
     try:
         reason = cmd.vpp_reason
-    except Exception:  # no VPP reason recorded (RelatedObjectDoesNotExist), or no VPP app
+    except (ObjectDoesNotExist, AttributeError):  # no VPP reason recorded, or no VPP app installed
         reason = None
     if reason is not None:
         return reason.reason
