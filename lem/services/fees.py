@@ -64,8 +64,11 @@ def membership_fees_post(*, market: Market, month: date, actor: Any = None) -> i
     cache: dict = {}
     specs, changed = [], 0
     for p in market.participants.order_by("pk"):
-        joined = p.created_at.astimezone(tz).date()
-        n = fee_days(month=month, joined=joined, traded_days=days.get(p.pk, ()))
+        traded = days.get(p.pk, set())
+        # a household that traded was a participant that day (records imported
+        # from before the platform's own enrolment date count from their first trade)
+        joined = min([p.created_at.astimezone(tz).date(), *traded])
+        n = fee_days(month=month, joined=joined, traded_days=traded)
         amount = pence_to_gbp(membership_fee_pence(monthly_fee_pence=monthly_pence, month=month, days_charged=n))
         charge = existing.get(p.pk)
         before = charge.amount if charge is not None else Decimal("0")
