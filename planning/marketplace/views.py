@@ -401,7 +401,7 @@ def proposal_decide(request: HttpRequest, community, proposal_id: int) -> HttpRe
     )
 
 
-@community_view()
+@community_view([Role.MEMBER])
 @post_only
 def community_vote(request: HttpRequest, community, proposal_id: int) -> HttpResponse:
     p = _proposal(community, proposal_id)
@@ -788,7 +788,7 @@ def pledge(request: HttpRequest, community, campaign_id: int) -> HttpResponse:
     )
 
 
-@community_view()
+@community_view([Role.MEMBER])
 @post_only
 def match_vote(request: HttpRequest, community, campaign_id: int) -> HttpResponse:
     c = get_object_or_404(Campaign, community=community, pk=campaign_id)

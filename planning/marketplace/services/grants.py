@@ -157,7 +157,8 @@ def payment_request_create(
 
 def _fund_bank_balance(grant: Grant) -> Decimal:
     account = fund_bank(grant.call.fund)
-    return JournalLine.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    total = JournalLine.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    return Decimal(total).quantize(Decimal("0.01"))
 
 
 @transaction.atomic
