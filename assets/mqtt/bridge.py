@@ -75,8 +75,17 @@ class Bridge:
         housekeeping_every_s: float = 5.0,
         directory_ttl_s: float = 30.0,
         communities: list[str] | None = None,
+        share_group: str | None = None,
     ):
         self.broker = broker
+        # MQTT v5 shared subscription ($share/<group>/...): any number of bridges
+        # with the same group (and distinct client ids) split the stream; the
+        # broker gives each message to one of them (issue 16).
+        if share_group and not topics.valid_segment(share_group):
+            raise ValueError(f"share group {share_group!r} may use only letters, digits, '_', '-', '.'")
+        if share_group and broker.protocol != 5:
+            raise ValueError("shared subscriptions need MQTT v5 (Mosquitto); the embedded broker speaks 3.1.1")
+        self.share_group = share_group or None
         self.communities = communities  # None: every community
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
@@ -120,6 +129,8 @@ class Bridge:
             subs = [f"{topics.PREFIX}/{c}/+/{k}" for c in self.communities for k in topics.DEVICE_TO_PLATFORM]
         else:
             subs = topics.subscriptions()
+        if self.share_group:
+            subs = [f"$share/{self.share_group}/{t}" for t in subs]
         client.subscribe([(t, 1) for t in subs])
         self.connected.set()
         log.info("connected to %s (session present: %s)", self.broker.redacted(), flags.session_present)

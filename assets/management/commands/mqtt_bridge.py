@@ -1,4 +1,7 @@
-"""Run the MQTT bridge: `manage.py mqtt_bridge` (one process; see assets.mqtt.bridge)."""
+"""Run the MQTT bridge: `manage.py mqtt_bridge` (see assets.mqtt.bridge).
+
+Scale out: run several with ``--share-group cem`` (or MQTT_BRIDGE_SHARE_GROUP)
+and a distinct ``--client-id`` each; the broker splits the stream between them."""
 
 import logging
 
@@ -17,10 +20,17 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", default="cem-bridge")
         parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument(
+            "--share-group",
+            default=None,
+            help="MQTT v5 shared-subscription group (default: settings.MQTT_BRIDGE_SHARE_GROUP; empty: none)",
+        )
+        parser.add_argument(
             "--community", action="append", default=None, help="only these community slugs (repeatable; default: all)"
         )
 
-    def handle(self, *args, url=None, client_id="cem-bridge", batch_size=2000, community=None, **options):
+    def handle(
+        self, *args, url=None, client_id="cem-bridge", batch_size=2000, community=None, share_group=None, **options
+    ):
         logging.getLogger("assets.bridge").setLevel(logging.INFO)
         broker = from_settings(url)
         if getattr(settings, "MQTT_IS_EMBEDDED", False) and not url:
@@ -28,7 +38,13 @@ class Command(BaseCommand):
                 "Using the embedded amqtt broker: it has no ACLs, so devices are not confined "
                 "to their own topics. Production uses Mosquitto with the files the platform writes."
             )
-        bridge = Bridge(broker, client_id=client_id, batch_size=batch_size, communities=community)
+        group = share_group if share_group is not None else getattr(settings, "MQTT_BRIDGE_SHARE_GROUP", None)
+        bridge = Bridge(
+            broker, client_id=client_id, batch_size=batch_size, communities=community, share_group=group or None
+        )
         bridge.install_signal_handlers()
-        self.stdout.write(f"MQTT bridge -> {broker.redacted()}")
+        self.stdout.write(
+            f"MQTT bridge {client_id} -> {broker.redacted()}" + (f" (shared group {group})" if group else ""),
+        )
+        self.stdout.flush()
         bridge.run_forever()
