@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -39,6 +40,8 @@ from planning.models import (
 )
 
 audit = community_services.audit_record
+
+SCENARIO_COMPUTE_TASK = "planning.tasks.scenario_compute"
 
 
 def _domain(exc: PlanningError, field: str | None = None) -> DomainError:
@@ -546,9 +549,9 @@ def scenario_request_compute(*, scenario: Scenario, actor: Any = None) -> Scenar
     )
     scenario.refresh_from_db()
     if claimed:
-        from planning import tasks
-
-        transaction.on_commit(lambda: tasks.scenario_compute.delay(scenario.pk))
+        # by name through Celery's registry: planning.tasks imports this
+        # module, never the other way round (issue 14 item 17)
+        transaction.on_commit(lambda: current_app.tasks[SCENARIO_COMPUTE_TASK].delay(scenario.pk))
         audit(
             actor=actor,
             action="scenario.compute",
