@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -17,6 +17,7 @@ from assets.views import COMMANDERS
 from community.access import OPERATOR_ROLES, access_community, access_site, roles_in
 from community.errors import DomainError
 from community.models import Role, Site
+from community.params import query_int, query_time
 
 REGISTRARS = (Role.ASSET_OPERATOR, Role.CONVENOR)
 
@@ -150,16 +151,7 @@ class ReadingSerializer(serializers.ModelSerializer):
 
 
 def _param_time(request, name):
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        ts = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise DomainError(f"{name} must be an ISO-8601 time, e.g. 2026-01-01T00:00:00Z", field=name) from None
-    if ts.tzinfo is None:
-        raise DomainError(f"{name} needs a UTC offset, e.g. 2026-01-01T00:00:00Z", field=name)
-    return ts
+    return query_time(request.query_params, name)
 
 
 @extend_schema(
@@ -184,11 +176,9 @@ class ReadingList(generics.ListAPIView):
         if start and end and end - start > timedelta(days=400):
             raise DomainError("ask for at most 400 days at a time", field="end")
         qs = IntervalReading.objects.filter(meter__site__community=community).select_related("meter")
-        site_id = self.request.query_params.get("site")
+        site_id = query_int(self.request.query_params, "site", minimum=1)
         if site_id:
-            if not site_id.isdigit():
-                raise DomainError("site must be a site id", field="site")
-            qs = qs.filter(meter__site=access_site(user, community, int(site_id)))
+            qs = qs.filter(meter__site=access_site(user, community, site_id))
         elif not roles_in(user, community) & OPERATOR_ROLES:
             qs = qs.filter(meter__site__occupants=user)
         if start:

@@ -4,10 +4,12 @@ finds what is there and creates nothing twice."""
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from community.models import Community, Membership, NetworkNode, Role, Site
@@ -91,16 +93,25 @@ HOMES = 60
 CENTRE = (52.4310, -1.9290)  # a south Birmingham neighbourhood
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    # One hash for every demo login: a real password hash costs ~0.3 s by design, and the
+    # demo creates ~70 people (every login still has a proper salted PBKDF2 hash).
+    return make_password(DEMO_PASSWORD)
+
+
 def _user(username: str, full_name: str, email: str | None = None):
     User = get_user_model()
     first, _, last = full_name.partition(" ")
-    user, created = User.objects.get_or_create(
+    user, _ = User.objects.get_or_create(
         username=username,
-        defaults={"first_name": first, "last_name": last, "email": email or f"{username}@example.org"},
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "email": email or f"{username}@example.org",
+            "password": _demo_password_hash(),
+        },
     )
-    if created:
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
     return user
 
 

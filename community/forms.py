@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.utils import ErrorDict
 
 from community.errors import DomainError
 from community.models import Community, NetworkNode, Role, Site
 
 
 def apply_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show ``error`` on ``form`` (next to its field when the form has it).
+
+    Works on an unbound form too (a post that named no known action, a vote on a
+    closed ballot): the page shows the message instead of failing with a 500."""
+    if not form.is_bound or not hasattr(form, "cleaned_data"):
+        if form._errors is None:
+            form._errors = ErrorDict()
+        form.cleaned_data = {}
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
 

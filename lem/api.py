@@ -11,7 +11,6 @@ from datetime import date
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from community.access import OPERATOR_ROLES, access_community, roles_in
 from community.errors import DomainError
+from community.params import query_time
 from lem import selectors, services
 from lem.models import ClearingRun, Order, Participant, SettlementLine, Trade
 
@@ -175,9 +175,9 @@ class ResultList(generics.ListAPIView):
     def get_queryset(self):
         market = _market(self.request, self.kwargs["slug"])
         qs = ClearingRun.objects.filter(market=market).order_by("-period_start")
-        since = self.request.query_params.get("since")
-        if since and parse_datetime(since):
-            qs = qs.filter(period_start__gte=parse_datetime(since))
+        since = query_time(self.request.query_params, "since")
+        if since:
+            qs = qs.filter(period_start__gte=since)
         return qs
 
 

@@ -18,6 +18,7 @@ from community.access import community_view
 from community.errors import DomainError
 from community.forms import apply_domain_error
 from community.models import Role, Site
+from community.params import parse_int, parse_time
 from lem import selectors, services
 from lem.forms import AgentForm, CreditForm, MarketForm, OrderForm, PaymentForm, RulesForm, VoteForm
 from lem.models import ClearingRun, Order, Participant, RuleVersion
@@ -37,10 +38,10 @@ def _market(community) -> object:
 def _parse_period(market, raw: str | None):
     if not raw:
         return None
-    dt = parse_datetime(raw)
-    if dt is None or dt.tzinfo is None:
-        raise Http404("No such period.")
-    return dt
+    try:
+        return parse_time(raw, "period")
+    except DomainError:
+        raise Http404("No such period.") from None
 
 
 def _my_participant(request, market) -> Participant | None:
@@ -456,7 +457,7 @@ def rules(request: HttpRequest, community) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "vote":
-                rule = get_object_or_404(RuleVersion, pk=request.POST.get("rule"), market=market)
+                rule = get_object_or_404(RuleVersion, pk=parse_int(request.POST.get("rule"), "rule"), market=market)
                 vf = VoteForm(request.POST)
                 if not vf.is_valid():
                     raise DomainError("Vote yes or no.")
@@ -466,7 +467,7 @@ def rules(request: HttpRequest, community) -> HttpResponse:
             if action == "decide":
                 if Role.MARKET_OPERATOR not in request.roles:
                     raise DomainError("Only the market operator closes a vote.", code="forbidden")
-                rule = get_object_or_404(RuleVersion, pk=request.POST.get("rule"), market=market)
+                rule = get_object_or_404(RuleVersion, pk=parse_int(request.POST.get("rule"), "rule"), market=market)
                 rule = services.rule_decide(rule=rule, actor=request.user)
                 messages.success(request, f"Vote closed: rules v{rule.number} {rule.get_status_display().lower()}.")
                 return redirect("lem:rules", slug=community.slug)

@@ -1046,6 +1046,8 @@ def fund_detail(request: HttpRequest, community, fund_id: int) -> HttpResponse:
                 raise DomainError("Nothing to do.")
         except DomainError as exc:
             apply_domain_error(grant_form if "grant" in request.POST else pay_form, exc)
+            if not (panel if "grant" in request.POST else treasurer):
+                messages.error(request, exc.message)  # no form on this person's page to show it on
     due = None
     if fund.kind == BenefitFund.Kind.CORPORATE and fund.pounds_per_mw_year:
         y = _today().year
