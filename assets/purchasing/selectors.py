@@ -76,7 +76,7 @@ def campaign_stats(campaign: Campaign) -> CampaignStats:
         offers=counts["n"],
         accepted=counts["accepted"],
         installed=counts["installed"],
-        installed_kwp=counts["kwp"] or Decimal("0"),
+        installed_kwp=(counts["kwp"] or Decimal("0")).quantize(Decimal("0.01")),
         acceptance_rate=(accepted_households / offered_households) if offered_households else 0.0,
         deposits_held_gbp=(held["a"] or Decimal("0")) - (held["r"] or Decimal("0")),
         group_price_gbp=counts["price"] or Decimal("0"),
