@@ -177,17 +177,40 @@ def pv_ac_w(array: PvArray, dc_clearsky_w, clearsky_index) -> np.ndarray:
     return np.minimum(ac, array.inverter_w).astype(int)
 
 
-@lru_cache(maxsize=256)
-def pv_clearsky_day(array: PvArray, day: date) -> np.ndarray:
-    """Clear-sky DC output at 1-minute resolution for a UTC day (1,440 values)."""
+@lru_cache(maxsize=512)
+def _clearsky_day_per_watt(lat: float, lon: float, altitude_m: float, tilt: float, azimuth: float, day: date):
     times = pd.date_range(datetime(day.year, day.month, day.day, tzinfo=UTC), periods=1440, freq="1min")
-    return pv_clearsky_dc_w(array, times)
+    unit = PvArray(latitude=lat, longitude=lon, altitude_m=altitude_m, tilt_deg=tilt, azimuth_deg=azimuth, dc_w=1000)
+    out = pv_clearsky_dc_w(unit, times) / 1000.0
+    out.flags.writeable = False
+    return out
+
+
+def pv_clearsky_day(array: PvArray, day: date) -> np.ndarray:
+    """Clear-sky DC output at 1-minute resolution for a UTC day (1,440 values).
+
+    PVWatts' DC output is proportional to the array's rating, and the sun's path
+    barely differs across a neighbourhood, so one curve per watt is computed per
+    orientation and ~1 km cell (0.01°) and day, and scaled: the demo's 60 roofs cost
+    a handful of pvlib runs a day, not sixty."""
+    return _unit_day(array, day) * array.dc_w
+
+
+def _unit_day(array: PvArray, day: date) -> np.ndarray:
+    return _clearsky_day_per_watt(
+        round(array.latitude, 2),
+        round(array.longitude, 2),
+        round(array.altitude_m, -1),
+        float(array.tilt_deg),
+        float(array.azimuth_deg),
+        day,
+    )
 
 
 def pv_clearsky_at(array: PvArray, ts: datetime) -> float:
     ts = ts.astimezone(UTC)
     minute = ts.hour * 60 + ts.minute
-    return float(pv_clearsky_day(array, ts.date())[minute])
+    return float(_unit_day(array, ts.date())[minute]) * array.dc_w
 
 
 # --------------------------------------------------------------------------
