@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from vpp.balancing import api
+
+urlpatterns = [
+    path("communities/<slug:slug>/grid/statements/", api.StatementList.as_view(), name="statement-list"),
+    path(
+        "communities/<slug:slug>/grid/statements/<int:statement_id>/withdraw/",
+        api.StatementWithdraw.as_view(),
+        name="statement-withdraw",
+    ),
+    path("communities/<slug:slug>/grid/nodes/", api.NodeFlows.as_view(), name="node-flows"),
+    path("communities/<slug:slug>/grid/responses/", api.Responses.as_view(), name="responses"),
+]
