@@ -288,15 +288,17 @@ def test_completing_a_grant_marks_its_plan_action_delivered(world):
     assert AuditEvent.objects.filter(action="milestone.delivered", object_id=str(action.pk)).count() == 1
 
 
-def test_reminders_go_once_a_day_for_reports_due_within_a_week(world):
+def test_reminders_go_once_a_day_for_reports_due_within_a_week(world, django_capture_on_commit_callbacks):
     grant = f.approved(world, f.filled_proposal(world, f.call(world)))
     services.grant_accept(grant=grant, actor=world.users["member"])
     first = grant.reports.order_by("due_on").first()
     today = first.due_on - timedelta(days=3)
-    assert services.reminders_send(today=today) == 1
-    assert services.reminders_send(today=today) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send(today=today) == 1
+        assert services.reminders_send(today=today) == 0
     assert services.reminders_send(today=today + timedelta(days=1)) == 0  # within the 7-day gap
-    assert services.reminders_send(today=first.due_on) == 1  # and on the day it is due
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reminders_send(today=first.due_on) == 1  # and on the day it is due
     assert len(mail.outbox) == 2 and "Due soon" in mail.outbox[0].subject
 
 
