@@ -85,9 +85,10 @@ def test_a_battery_needs_its_fuse():
 
 
 def test_systems_over_g98_are_flagged_for_a_g99_application():
-    o = O.personal_offers(_homes(roof_area_m2=[40]), PV, demand_shape=O.demand_shape())
-    assert o.size[0] > O.G98_LIMIT_KW
-    assert any("G99" in n for n in o.notes[0])
+    o = O.personal_offers(_homes(2, roof_area_m2=[24, 40]), PV, demand_shape=O.demand_shape())
+    assert o.size[0] == pytest.approx(3.87) and not o.notes[0]  # runs on a 3.68 kW inverter
+    assert o.size[1] == pytest.approx(6.45) and any("G99" in n for n in o.notes[1])
+    assert O.inverter_kw(3.87) == 3.68 and O.inverter_kw(6.45) == pytest.approx(5.38)
 
 
 def test_bad_input_is_refused_with_its_name():

@@ -322,6 +322,7 @@ def test_commissioning_registers_the_kit_applies_the_deposit_and_books_the_yield
     inst, creds = services.installation_commission(installation=inst, actor=sup)
     device = Device.objects.get(site=world.site, kind="pv")
     assert device.specs["dc_w"] == 3870 and device.specs["azimuth_deg"] == 180 and creds
+    assert device.rated_power_w == 3680  # G98: a 3.68 kW inverter
     assert Meter.objects.filter(device=device, kind=Meter.Kind.GENERATION).exists()
     assert inst.yield_check_due == timezone.localdate() + timedelta(days=91)
     mine.refresh_from_db()

@@ -42,9 +42,18 @@ MODULE_KWP = 0.43
 MODULE_AREA_M2 = 1.95
 USABLE_ROOF_FRACTION = 0.75
 
-# Engineering Recommendation G98: up to 16 A per phase (3.68 kW) connects on
-# notification; bigger inverters need a G99 application to the DNO first.
+# Engineering Recommendation G98: an inverter up to 16 A per phase (3.68 kW AC)
+# connects on notification; bigger inverters need a G99 application to the DNO
+# first.  An array up to ~4.4 kWp runs on a 3.68 kW inverter (DC/AC 1.2, UK
+# arrays rarely clip), so G99 starts above that.
 G98_LIMIT_KW = 3.68
+DC_AC_RATIO = 1.2
+
+
+def inverter_kw(kwp: float) -> float:
+    """The AC rating an installer fits: G98's 3.68 kW while the array allows, else DC/AC 1.2."""
+    return round(min(kwp, G98_LIMIT_KW) if kwp <= G98_LIMIT_KW * DC_AC_RATIO else kwp / DC_AC_RATIO, 2)
+
 
 # Heat pump sizing: delivered heat ~104 kWh/m2/yr (Ofgem TDCV 11,500 kWh gas
 # x 85 % boiler / 94 m2 typical floor area), about 2,000 full-load hours a year.
@@ -283,8 +292,11 @@ def personal_offers(
         kwp_eff = size * (1.0 - shade)
         self_kwh, yield_kwh = _self_consumption(profiles, index, kwp_eff, h.annual_use_kwh, demand_shape)
         savings = self_kwh * imp + (yield_kwh - self_kwh) * exp_
-        for i in np.flatnonzero(size > G98_LIMIT_KW):
-            notes[i].append(f"{size[i]:g} kWp is over G98's 3.68 kW: the installer applies to the DNO (G99) first.")
+        for i in np.flatnonzero(size > G98_LIMIT_KW * DC_AC_RATIO):
+            notes[i].append(
+                f"{size[i]:g} kWp needs a {inverter_kw(float(size[i])):g} kW inverter, over G98's 3.68 kW: "
+                "the installer applies to the DNO (G99) first."
+            )
     elif terms.kind == BATTERY:
         size = np.clip(np.round(h.annual_use_kwh / 365.0 * 0.6, 1), terms.min_size, terms.max_size)
         usable = size * BATTERY_USABLE

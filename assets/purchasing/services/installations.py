@@ -19,6 +19,7 @@ from community.errors import DomainError
 from community.services.audit import audit_record
 from community.services.ledger import ledger_post
 
+from ..domain import offers as dom
 from ..models import Complaint, Document, Installation, Milestone, Offer, YieldCheck
 from ._common import fee_income, installer_payable
 from .offers import deposit_apply
@@ -121,7 +122,7 @@ def _register_kit(offer: Offer, actor: Any) -> tuple[list[Device], list[asset_se
             kind=kinds.PV_INVERTER,
             uid=uid,
             name=f"Rooftop PV {size:g} kWp (group buy)",
-            rated_power_w=int(min(size * 1000 * 0.9, 3680 if size <= 4 else size * 1000)),
+            rated_power_w=int(dom.inverter_kw(size) * 1000),
             specs={
                 "dc_w": int(size * 1000),
                 "tilt_deg": reg.tilt_deg,
