@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from assets.command_gate import command_refusal
+from assets.command_gate import command_refusal, command_refusals
 from assets.domain import kinds, payloads, topics
 from assets.domain.csv_readings import CsvError, parse_readings_csv
 from assets.domain.intervals import CounterPoint, counters_to_intervals, floor_period
@@ -320,6 +320,8 @@ def command_publish_many(
     if not timedelta(seconds=10) <= valid_for <= MAX_COMMAND_LEASE:
         raise DomainError("a command must be valid for between 10 seconds and 24 hours", field="valid_for")
     rows = []
+    # issue 10: consent and the household's limits, for all commands in a few queries
+    refusals = command_refusals(commands, source=source, at=now, valid_until=now + valid_for)
     for i, (device, action, params) in enumerate(commands):
         try:
             clean = kinds.check_action(device.kind, action, params or {})
@@ -330,9 +332,8 @@ def command_publish_many(
                 f"{device.uid}: {abs(clean['power_w'])} W is more than its rating of {device.rated_power_w} W",
                 field="params",
             )
-        refusal = command_refusal(device, action, clean, source=source, at=now, valid_until=now + valid_for)
-        if refusal:  # issue 10: consent and the household's limits
-            raise DomainError(f"Refused: {refusal}", field="limits", code="refused")
+        if refusals[i]:
+            raise DomainError(f"Refused: {refusals[i]}", field="limits", code="refused")
         rows.append(
             DeviceCommand(
                 id=command_ids[i] if command_ids is not None else uuid.uuid4().hex,

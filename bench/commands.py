@@ -94,6 +94,8 @@ def main(argv=None) -> None:
     settings.MQTT_IS_EMBEDDED = False
     slug = f"cmd{uuid.uuid4().hex[:8]}"
     community = make_devices(slug, n)
+    # issue 10: commands to a household's device need its consent; these bench batteries are the community's
+    community.devices.update(ownership="community", owner_name="Bench co-op")
     devices = list(community.devices.order_by("pk"))
 
     # the devices live in their own process, as real devices would

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from assets.models import Device, IntervalReading, Meter, Telemetry
@@ -62,11 +63,12 @@ def latest_telemetry(device_ids: list[int], at: datetime, *, max_age: timedelta 
     """device id -> its newest telemetry row at or before ``at`` (not older than ``max_age``)."""
     if not device_ids:
         return {}
-    rows = (
-        Telemetry.objects.filter(device_id__in=device_ids, ts__lte=at, ts__gt=at - max_age)
-        .order_by("device_id", "-ts")
-        .values_list("device_id", "ts", "power_w", "soc_pct", "payload")
+    qs = Telemetry.objects.filter(device_id__in=device_ids, ts__lte=at, ts__gt=at - max_age).order_by(
+        "device_id", "-ts"
     )
+    if connection.vendor == "postgresql":
+        qs = qs.distinct("device_id")  # one row per device, by the (device, ts) index
+    rows = qs.values_list("device_id", "ts", "power_w", "soc_pct", "payload")
     out: dict = {}
     for device_id, ts, power_w, soc, payload in rows.iterator(chunk_size=5000):
         if device_id not in out:

@@ -36,13 +36,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from assets import services as asset_services
-from assets.command_gate import command_refusal, never_touch_window
+from assets.command_gate import command_refusals, never_touch_window
 from assets.models import Device, DeviceCommand
 from community.constraints import node_limits_in_force
 from vpp import selectors
 from vpp.domain import dispatch as core
 from vpp.models import Delivery, DispatchRun, Enrolment, Event, OptOut, VppCommand
-from vpp.services.enrolment import events_this_week
 
 GRACE = timedelta(minutes=1)
 # Discomfort, pence per kWh of flexibility (the household's side of "least cost
@@ -78,14 +77,17 @@ def leases_publish(
     ids = {lease.key: command_id_for(lease.key) for lease in leases}
     existing = DeviceCommand.objects.in_bulk(list(ids.values()))
     todo = []
+    fresh = []
     for lease in leases:
         cid = ids[lease.key]
         if cid in existing:
             out[lease.key] = existing[cid]
-            continue
-        refusal = command_refusal(
-            lease.device, lease.action, lease.params, source=source, at=now, valid_until=valid_until
-        )
+        else:
+            fresh.append(lease)
+    refusals = command_refusals(
+        [(lease.device, lease.action, lease.params) for lease in fresh], source=source, at=now, valid_until=valid_until
+    )
+    for lease, refusal in zip(fresh, refusals, strict=True):
         if refusal:
             out[lease.key] = refusal
         else:
@@ -149,6 +151,15 @@ def plan_input(event: Event, *, now: datetime, starts: list[datetime] | None = N
         event.community, start=starts[0], n=n, node=req.node, direction=req.direction, at=now
     )
     opted = set(OptOut.objects.filter(event=event).values_list("enrolment_id", flat=True))
+    week: dict[int, set[int]] = defaultdict(set)  # enrolment -> events it took part in over the last 7 days
+    for eid, ev_id in (
+        VppCommand.objects.filter(
+            enrolment_id__in=[u.enrolment.pk for u in f.units], created_at__gte=now - timedelta(days=7)
+        )
+        .values_list("enrolment_id", "event_id")
+        .distinct()
+    ):
+        week[eid].add(ev_id)
     notes: list[str] = []
     units_f = []
     for u in f.units:
@@ -159,8 +170,8 @@ def plan_input(event: Event, *, now: datetime, starts: list[datetime] | None = N
         if e.device_id and not e.device.online:
             notes.append(f"{e.site.name} {e.label}: offline at dispatch, replaced")
             continue
-        done = events_this_week(e, now)
-        if done >= e.max_events_per_week and not VppCommand.objects.filter(event=event, enrolment=e).exists():
+        done = len(week[e.pk] - {event.pk})
+        if done >= e.max_events_per_week:
             notes.append(f"{e.site.name} {e.label}: already {done} events this week (limit {e.max_events_per_week})")
             continue
         units_f.append(u)
