@@ -43,8 +43,19 @@ class SocietyForm(forms.Form):
     max_interest_rate = PercentField(initial=Decimal("5"), label="Maximum interest rate (% a year)")
     withdrawable = forms.BooleanField(required=False, initial=True)
     transferable = forms.BooleanField(required=False, initial=False)
-    min_holding_period_days = forms.IntegerField(
-        min_value=0, initial=3 * 365, label="Minimum holding period before withdrawal (days)"
+    min_holding_period_years = forms.IntegerField(
+        min_value=0,
+        max_value=50,
+        initial=3,
+        label="Minimum holding period before withdrawal (calendar years, from the earliest shares still held)",
+    )
+    interest_day_count = forms.ChoiceField(
+        choices=[
+            ("actact", "Actual/actual (a full year pays the rate, leap year or not)"),
+            ("act365f", "Actual/365 fixed (every day is 1/365 of a year)"),
+        ],
+        initial="actact",
+        label="Interest day count",
     )
     notice_period_days = forms.IntegerField(min_value=0, initial=90, label="Withdrawal notice period (days)")
     board_may_suspend_withdrawals = forms.BooleanField(required=False, initial=True)

@@ -41,7 +41,11 @@ class Society(models.Model):
     max_interest_rate = models.DecimalField(**RATE, default=Decimal("0.0500"))
     withdrawable = models.BooleanField(default=True)
     transferable = models.BooleanField(default=False)
-    min_holding_period_days = models.PositiveIntegerField(default=3 * 365)
+    min_holding_period_years = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="Calendar years a member must hold shares (from the earliest allotment still held) before a "
+        "withdrawal is paid: three years from 31 Jan 2024 is 31 Jan 2027.",
+    )
     notice_period_days = models.PositiveIntegerField(default=90)
     board_may_suspend_withdrawals = models.BooleanField(default=True)
     withdrawals_suspended = models.BooleanField(default=False)
@@ -53,6 +57,15 @@ class Society(models.Model):
         help_text="…or this share of the membership, whichever is greater.",
     )
     year_end_month = models.PositiveSmallIntegerField(default=12, help_text="Month the financial year ends.")
+    interest_day_count = models.CharField(
+        max_length=8,
+        choices=[
+            ("act365f", "Actual/365 fixed (every day 1/365 of a year)"),
+            ("actact", "Actual/actual (a day in a leap year is 1/366)"),
+        ],
+        default="actact",
+        help_text="Day-count convention for interest on shares: a society rule.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -80,7 +93,8 @@ class Society(models.Model):
             max_interest_rate=self.max_interest_rate,
             withdrawable=self.withdrawable,
             transferable=self.transferable,
-            min_holding_period_days=self.min_holding_period_days,
+            min_holding_period_years=self.min_holding_period_years,
+            interest_day_count=self.interest_day_count,
             notice_period_days=self.notice_period_days,
             board_may_suspend_withdrawals=self.board_may_suspend_withdrawals,
             withdrawals_suspended=self.withdrawals_suspended,
@@ -396,6 +410,12 @@ class Distribution(models.Model):
     committed_at = models.DateTimeField()
     committed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     paid_on = models.DateField(null=True, blank=True)
+    day_count = models.CharField(max_length=8, default="act365f", help_text="Day count used (the society's rule then).")
+    dividend_basis = models.CharField(
+        max_length=10,
+        choices=[("holding", "Shareholding over the year"), ("patronage", "Patronage (trade with the society)")],
+        default="holding",
+    )
 
     class Meta:
         ordering = ["-period_start"]
@@ -427,6 +447,8 @@ class DistributionLine(models.Model):
     reinvested = models.DecimalField(**MONEY)
     new_shares = models.PositiveIntegerField()
     donated = models.DecimalField(**MONEY)
+    patronage = models.BigIntegerField(null=True, blank=True, help_text="The member's patronage weight, if used.")
+    note = models.CharField(max_length=300, blank=True, help_text="Why part of a reinvestment was paid in cash.")
 
     class Meta:
         ordering = ["distribution", "member__number"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from .domain import accounts as dom_accounts
 from .domain import distribution as dom_dist
 from .domain import governance as dom_gov
 from .domain.errors import CoopError
-from .domain.interest import penny_days_np
+from .domain.interest import DAY_COUNTS, day_count_denominator, interest_weights_np, penny_days_np
 from .domain.money import from_pennies, to_pennies
 from .models import (
     Application,
@@ -391,34 +391,57 @@ def society_surplus(society: Society, start: date, end: date) -> Decimal:
 class RegisterArrays:
     members: list[Member]
     penny_days: np.ndarray
-    holdings: np.ndarray
+    holdings: np.ndarray  # pennies held on ``holding_on`` (the commit day)
     choices: np.ndarray
+    interest_weights: np.ndarray | None = None  # per the society's day count
+    denominator: int = 365
 
 
-def register_arrays(society: Society, start: date, end: date) -> RegisterArrays:
+def register_arrays(society: Society, start: date, end: date, holding_on: date | None = None) -> RegisterArrays:
+    """Penny-days over [start, end), day-count weights, and each member's holding on
+    ``holding_on`` (default: the year end) for the reinvestment cap."""
     members = list(Member.objects.filter(society=society).order_by("number"))
     index = {m.pk: i for i, m in enumerate(members)}
-    rows = list(ShareTransaction.objects.filter(society=society, day__lt=end).values_list("member_id", "day", "amount"))
+    last = max(end, holding_on + timedelta(days=1)) if holding_on else end
+    rows = list(
+        ShareTransaction.objects.filter(society=society, day__lt=last).values_list("member_id", "day", "amount")
+    )
     n = len(members)
+    day_count = society.interest_day_count
+    denominator = day_count_denominator(day_count)
     if rows:
         mi = np.fromiter((index[r[0]] for r in rows), dtype=np.int64, count=len(rows))
         day = np.fromiter((r[1].toordinal() for r in rows), dtype=np.int64, count=len(rows))
         pen = np.fromiter((to_pennies(r[2]) for r in rows), dtype=np.int64, count=len(rows))
+        in_year = day < end.toordinal()
         try:
-            w = penny_days_np(mi, day, pen, start=start.toordinal(), end=end.toordinal(), n_members=n)
+            w = penny_days_np(
+                mi[in_year], day[in_year], pen[in_year], start=start.toordinal(), end=end.toordinal(), n_members=n
+            )
+            iw, denominator = interest_weights_np(
+                mi[in_year],
+                day[in_year],
+                pen[in_year],
+                start=start.toordinal(),
+                end=end.toordinal(),
+                n_members=n,
+                day_count=day_count,
+            )
         except CoopError as exc:
             raise DomainError(str(exc)) from exc
+        upto = day <= (holding_on or end - timedelta(days=1)).toordinal()
         hold = np.zeros(n, dtype=np.int64)
-        np.add.at(hold, mi, pen)
+        np.add.at(hold, mi[upto], pen[upto])
     else:
         w = np.zeros(n, dtype=np.int64)
+        iw = w.copy()
         hold = np.zeros(n, dtype=np.int64)
     # members who have left are paid in cash: they can no longer hold shares
     choices = np.array(
         [CHOICE_CODE[m.distribution_choice] if m.status == Member.Status.ACTIVE else dom_dist.PAY for m in members],
         dtype=np.int8,
     )
-    return RegisterArrays(members, w, hold, choices)
+    return RegisterArrays(members, w, hold, choices, iw, denominator)
 
 
 @dataclass
@@ -432,6 +455,8 @@ class PreviewLine:
     reinvested: Decimal
     new_shares: int
     donated: Decimal
+    note: str = ""
+    patronage: int | None = None
 
     @property
     def gross(self) -> Decimal:
@@ -451,6 +476,13 @@ class Preview:
     result: dom_dist.DistributionResult
     lines: list[PreviewLine]
     max_rate: Decimal
+    holding_on: date | None = None
+    day_count: str = "act365f"
+    dividend_basis: str = "holding"
+
+    @property
+    def day_count_label(self) -> str:
+        return DAY_COUNTS.get(self.day_count, self.day_count)
 
     @property
     def totals(self) -> dict[str, Decimal]:
@@ -479,13 +511,43 @@ def distribution_preview(
     fund_contribution: Decimal = Decimal(0),
     dividend_total: Decimal = Decimal(0),
     surplus: Decimal | None = None,
+    today: date | None = None,
+    dividend_basis: str = "holding",
+    patronage: dict[int, int] | None = None,
 ) -> Preview:
-    """Compute a distribution without writing anything; raises DomainError if the rules or surplus forbid it."""
+    """Compute a distribution without writing anything; raises DomainError if the rules or surplus forbid it.
+
+    ``today``: the day it would be committed: the reinvestment cap applies to
+    each member's holding on that day. ``dividend_basis``: "holding" (pro rata
+    to shareholding over the year) or "patronage" (co-operative societies: pro
+    rata to ``patronage``, membership number -> a non-negative whole number,
+    e.g. kWh bought from the society)."""
     if end <= start:
         raise DomainError("The distribution's year must end after it starts.")
+    if today is None:
+        today = timezone.localdate()
     if surplus is None:
         surplus = society_surplus(society, start, end)
-    arrays = register_arrays(society, start, end)
+    arrays = register_arrays(society, start, end, holding_on=max(today, end - timedelta(days=1)))
+    basis = None
+    if dividend_basis not in ("holding", "patronage"):
+        raise DomainError("The dividend is shared by shareholding or by patronage.", field="dividend_basis")
+    if dividend_basis == "patronage":
+        if society.kind != Society.Kind.COOP:
+            raise DomainError(
+                "Only a co-operative society pays a patronage dividend; a community benefit society pays interest.",
+                field="dividend_basis",
+            )
+        patronage = patronage or {}
+        numbers = {m.number for m in arrays.members}
+        unknown = sorted(set(patronage) - numbers)
+        if unknown:
+            raise DomainError(f"No member number {unknown[0]} in the register.", field="patronage")
+        if any(int(v) < 0 for v in patronage.values()):
+            raise DomainError("Patronage cannot be negative.", field="patronage")
+        basis = np.array([int(patronage.get(m.number, 0)) for m in arrays.members], dtype=np.int64)
+        if Decimal(dividend_total) > 0 and not basis.sum():
+            raise DomainError("A patronage dividend needs some patronage to share it by.", field="patronage")
     proposal = dom_dist.Proposal(
         surplus=surplus,
         interest_rate=Decimal(interest_rate),
@@ -494,21 +556,36 @@ def distribution_preview(
     )
     max_rate = dom_dist.max_affordable_rate(
         surplus=surplus,
-        total_penny_days=int(arrays.penny_days.sum()),
+        total_penny_days=int(arrays.interest_weights.sum()),
         fund_contribution=Decimal(fund_contribution),
         dividend_total=Decimal(dividend_total),
         rules=society.rules(),
+        denominator=arrays.denominator,
     )
     try:
         result = dom_dist.run_distribution(
-            society.rules(), proposal, penny_days=arrays.penny_days, holdings=arrays.holdings, choices=arrays.choices
+            society.rules(),
+            proposal,
+            penny_days=arrays.penny_days,
+            holdings=arrays.holdings,
+            choices=arrays.choices,
+            patronage=basis,
+            interest_weights=arrays.interest_weights,
+            denominator=arrays.denominator,
         )
     except CoopError as exc:
         raise DomainError(str(exc), field="interest_rate") from exc
     lines = []
+    max_holding = society.max_holding
     for i, m in enumerate(arrays.members):
         if arrays.penny_days[i] == 0 and result.gross[i] == 0:
             continue
+        note = ""
+        if result.capped[i]:
+            note = (
+                f"£{from_pennies(result.cash[i]):,} paid in cash: reinvesting it all would take the holding "
+                f"(£{from_pennies(arrays.holdings[i]):,} on {today:%d %b %Y}) above the £{max_holding:,} maximum."
+            )
         lines.append(
             PreviewLine(
                 m,
@@ -520,9 +597,13 @@ def distribution_preview(
                 from_pennies(result.reinvested[i]),
                 int(result.new_shares[i]),
                 from_pennies(result.donated[i]),
+                note,
+                None if basis is None else int(basis[i]),
             )
         )
-    return Preview(society, start, end, proposal, result, lines, max_rate)
+    return Preview(
+        society, start, end, proposal, result, lines, max_rate, today, society.interest_day_count, dividend_basis
+    )
 
 
 def payment_file_csv(distribution: Distribution) -> str:

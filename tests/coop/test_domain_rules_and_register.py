@@ -74,7 +74,7 @@ def test_the_queue_pays_in_notice_order_and_nobody_jumps_it():
 
 
 def test_the_holding_period_and_suspension_hold_payments_but_a_death_does_not_wait():
-    rules = SocietyRules(min_holding_period_days=3 * 365)
+    rules = SocietyRules(min_holding_period_years=3)
     reqs = [
         _req("young", 100, date(2025, 1, 1), held_since=date(2024, 1, 1)),
         _req("estate", 100, date(2025, 6, 30), held_since=date(2024, 1, 1), on_death=True),

@@ -50,15 +50,16 @@ def max_affordable_rate(
     fund_contribution: Decimal = Decimal(0),
     dividend_total: Decimal = Decimal(0),
     rules: SocietyRules | None = None,
+    denominator: int = DAYS_PER_YEAR,
 ) -> Decimal:
     """Highest rate (to 0.01%) the surplus can pay after the fund and dividend, capped by the rules."""
     available = to_pennies(surplus) - to_pennies(fund_contribution) - to_pennies(dividend_total)
     if available <= 0 or total_penny_days <= 0:
         return Decimal(0)
     # Round the rate down so that the rounded interest total cannot exceed what is available.
-    rate = Fraction(available) * DAYS_PER_YEAR / total_penny_days
+    rate = Fraction(available) * denominator / total_penny_days
     rate_dec = (Decimal(rate.numerator) / Decimal(rate.denominator)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
-    while rate_dec > 0 and interest_total_np(np.array([total_penny_days]), rate_dec) > available:
+    while rate_dec > 0 and interest_total_np(np.array([total_penny_days]), rate_dec, denominator) > available:
         rate_dec -= Decimal("0.0001")
     if rules is not None:
         rate_dec = min(rate_dec, rules.max_interest_rate)
@@ -105,6 +106,7 @@ class DistributionResult:
     reinvested: np.ndarray  # pennies turned into shares
     new_shares: np.ndarray  # number of shares
     donated: np.ndarray
+    capped: np.ndarray  # bool: wanted to reinvest more than the maximum holding allowed
     interest_total: int
     dividend_total: int
     fund_contribution: int
@@ -134,11 +136,18 @@ def run_distribution(
     holdings: np.ndarray,
     choices: np.ndarray | None = None,
     patronage: np.ndarray | None = None,
+    interest_weights: np.ndarray | None = None,
+    denominator: int = DAYS_PER_YEAR,
 ) -> DistributionResult:
     """Compute (never commit) a distribution; raises :class:`CoopError` if it is not allowed.
 
     ``penny_days``: per member over the year (see :func:`.interest.penny_days_np`);
-    ``holdings``: pennies of shares each member holds now (for the reinvestment cap);
+    ``holdings``: pennies of shares each member holds on the day the
+    distribution is committed (the reinvestment cap applies then, not at the
+    year end: a top-up after the year end counts); what the cap stops from
+    being reinvested is paid in cash and flagged in ``capped``;
+    ``interest_weights`` / ``denominator``: the society's day count (see
+    :func:`.interest.interest_weights_np`); default penny-days / 365;
     ``choices``: PAY/REINVEST/DONATE per member (default PAY);
     ``patronage``: non-negative integer weights for a co-operative's dividend.
     """
@@ -151,9 +160,12 @@ def run_distribution(
     if choice.shape != w.shape or ((choice < 0) | (choice > 2)).any():
         raise CoopError("each member's choice must be pay, reinvest or donate")
 
-    interest_total = interest_total_np(w, Decimal(proposal.interest_rate))
+    iw = w if interest_weights is None else np.asarray(interest_weights, dtype=np.int64)
+    if iw.shape != w.shape:
+        raise CoopError("interest weights must list the same members")
+    interest_total = interest_total_np(iw, Decimal(proposal.interest_rate), denominator)
     check_proposal(rules, proposal, interest_total=interest_total)
-    interest = allocate_pennies_np(interest_total, w) if interest_total else np.zeros(n, dtype=np.int64)
+    interest = allocate_pennies_np(interest_total, iw) if interest_total else np.zeros(n, dtype=np.int64)
 
     dividend_total = to_pennies(proposal.dividend_total)
     if dividend_total:
@@ -170,6 +182,7 @@ def run_distribution(
     reinvest_mask = choice == REINVEST
     room_shares = np.maximum(0, (max_hold - holdings) // price)
     new_shares = np.where(reinvest_mask, np.minimum(gross // price, room_shares), 0)
+    capped = reinvest_mask & (gross // price > room_shares)
     reinvested = new_shares * price
     donated = np.where(choice == DONATE, gross, 0)
     cash = gross - reinvested - donated
@@ -181,6 +194,7 @@ def run_distribution(
         reinvested=reinvested,
         new_shares=new_shares,
         donated=donated,
+        capped=capped,
         interest_total=interest_total,
         dividend_total=dividend_total,
         fund_contribution=to_pennies(proposal.fund_contribution),

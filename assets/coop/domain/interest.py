@@ -1,4 +1,5 @@
-"""Interest on shares: amount × rate × days held ÷ 365, summed over holdings.
+"""Interest on shares: amount × rate × days held ÷ days in a year, summed over holdings
+(the year's length per the society's day-count rule, below).
 
 A member's holding changes only through the register's movements (allotment,
 reinvestment, transfer in: positive; withdrawal, transfer out: negative).
@@ -32,6 +33,39 @@ from .errors import CoopError
 from .money import allocate_pennies, allocate_pennies_np, round_pennies
 
 DAYS_PER_YEAR = 365
+
+# Day-count conventions (a society rule, issue 14 item 13):
+# * actual/365 fixed: every day is 1/365 of a year, so a leap year pays
+#   366/365 of the rate (£1,000 at 4 % for 2024 -> £40.11);
+# * actual/actual: a day is 1/365 or 1/366 of its own calendar year, so a
+#   full year pays exactly the rate in any year (£1,000 at 4 % -> £40.00).
+# Either way the exact interest in pennies is weight x rate / denominator,
+# with integer weights, so rounding and sharing out stay exact.
+ACT365F, ACTACT = "act365f", "actact"
+DAY_COUNTS = {ACT365F: "Actual/365 fixed", ACTACT: "Actual/actual"}
+ACTACT_DENOMINATOR = 365 * 366
+
+
+def day_count_denominator(day_count: str) -> int:
+    if day_count == ACT365F:
+        return DAYS_PER_YEAR
+    if day_count == ACTACT:
+        return ACTACT_DENOMINATOR
+    raise CoopError(f"unknown day-count convention {day_count!r} (use {', '.join(DAY_COUNTS)})")
+
+
+def _year_segments(start: int, end: int) -> list[tuple[int, int, int]]:
+    """Calendar-year pieces (a, b, days in that year) of the ordinal range [start, end)."""
+    out = []
+    y = date.fromordinal(start).year
+    while True:
+        y0, y1 = date(y, 1, 1).toordinal(), date(y + 1, 1, 1).toordinal()
+        a, b = max(start, y0), min(end, y1)
+        if a < b:
+            out.append((a, b, y1 - y0))
+        if y1 >= end:
+            return out
+        y += 1
 
 
 @dataclass(frozen=True)
@@ -105,6 +139,20 @@ class InterestRun:
         return dict(zip(self.members, self.paid, strict=False))
 
 
+def interest_weights(movements: Iterable[Movement], start: date, end: date, day_count: str) -> dict[Hashable, int]:
+    """Integer weights per member such that exact interest = weight x rate / denominator."""
+    day_count_denominator(day_count)
+    movements = list(movements)
+    if day_count == ACT365F:
+        return penny_days(movements, start, end)
+    out: dict[Hashable, int] = {}
+    for a, b, year_days in _year_segments(start.toordinal(), end.toordinal()):
+        pd = penny_days(movements, date.fromordinal(a), date.fromordinal(b))
+        for k, v in pd.items():
+            out[k] = out.get(k, 0) + v * (ACTACT_DENOMINATOR // year_days)
+    return out
+
+
 def interest_run(
     movements: Iterable[Movement],
     *,
@@ -112,6 +160,7 @@ def interest_run(
     start: date,
     end: date,
     declared_total: int | None = None,
+    day_count: str = ACT365F,
 ) -> InterestRun:
     """Interest per member for ``[start, end)`` at ``rate`` a year.
 
@@ -119,16 +168,19 @@ def interest_run(
     board declares a sum rather than a rate; it is then shared pro rata.
     """
     fr_rate = _check_rate(rate)
+    movements = list(movements)
     pd = penny_days(movements, start, end)
+    wts = interest_weights(movements, start, end, day_count)
+    denominator = day_count_denominator(day_count)
     members = sorted(pd, key=lambda k: (str(type(k)), k))
-    weights = [pd[m] for m in members]
-    exact = [Fraction(w) * fr_rate / DAYS_PER_YEAR for w in weights]
+    weights = [wts[m] for m in members]
+    exact = [Fraction(w) * fr_rate / denominator for w in weights]
     if declared_total is None:
         declared_total = round_pennies(sum(exact, Fraction(0)))
     paid = allocate_pennies(declared_total, weights) if members else []
     if not members and declared_total:
         raise CoopError("there is nobody on the register to pay")
-    return InterestRun(members, weights, exact, paid, int(declared_total))
+    return InterestRun(members, [pd[m] for m in members], exact, paid, int(declared_total))
 
 
 # ---------------------------------------------------------------- vectorised
@@ -162,16 +214,42 @@ def penny_days_np(
     return out
 
 
-def interest_total_np(weights: np.ndarray, rate: Decimal) -> int:
-    """Declared total in pennies: Σ penny-days × rate ÷ 365, rounded once, exactly."""
+def interest_weights_np(
+    member_idx: np.ndarray,
+    day: np.ndarray,
+    pennies: np.ndarray,
+    *,
+    start: int,
+    end: int,
+    n_members: int,
+    day_count: str,
+) -> tuple[np.ndarray, int]:
+    """(weights, denominator) per member index: exact interest = weight x rate / denominator."""
+    denominator = day_count_denominator(day_count)
+    if day_count == ACT365F:
+        return penny_days_np(member_idx, day, pennies, start=start, end=end, n_members=n_members), denominator
+    if end <= start:
+        raise CoopError("the interest period must end after it starts")
+    out = np.zeros(n_members, dtype=np.int64)
+    for a, b, year_days in _year_segments(start, end):
+        pd = penny_days_np(member_idx, day, pennies, start=a, end=b, n_members=n_members)
+        out += pd * (ACTACT_DENOMINATOR // year_days)
+    return out, denominator
+
+
+def interest_total_np(weights: np.ndarray, rate: Decimal, denominator: int = DAYS_PER_YEAR) -> int:
+    """Declared total in pennies: Σ weights × rate ÷ denominator (penny-days ÷ 365 for
+    actual/365 fixed), rounded once, exactly."""
     fr_rate = _check_rate(rate)
     total_pd = int(np.asarray(weights, dtype=np.int64).sum(dtype=np.int64))
-    return round_pennies(Fraction(total_pd) * fr_rate / DAYS_PER_YEAR)
+    return round_pennies(Fraction(total_pd) * fr_rate / denominator)
 
 
-def interest_np(weights: np.ndarray, rate: Decimal, declared_total: int | None = None) -> tuple[int, np.ndarray]:
-    """(declared total, paid per member) in pennies for an array of penny-days."""
-    total = interest_total_np(weights, rate) if declared_total is None else int(declared_total)
+def interest_np(
+    weights: np.ndarray, rate: Decimal, declared_total: int | None = None, denominator: int = DAYS_PER_YEAR
+) -> tuple[int, np.ndarray]:
+    """(declared total, paid per member) in pennies for an array of weights."""
+    total = interest_total_np(weights, rate, denominator) if declared_total is None else int(declared_total)
     return total, allocate_pennies_np(total, np.asarray(weights, dtype=np.int64))
 
 

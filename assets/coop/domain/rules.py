@@ -38,7 +38,8 @@ class SocietyRules:
     max_interest_rate: Decimal = Decimal("0.05")
     withdrawable: bool = True
     transferable: bool = False
-    min_holding_period_days: int = 3 * 365  # before a withdrawal may be paid
+    min_holding_period_years: int = 3  # calendar years, before a withdrawal may be paid
+    interest_day_count: str = "actact"  # "act365f" | "actact" (see .interest)
     notice_period_days: int = 90
     board_may_suspend_withdrawals: bool = True
     withdrawals_suspended: bool = False
@@ -90,8 +91,12 @@ def rules_problems(rules: SocietyRules) -> list[str]:
         )
     if rules.max_interest_rate > Decimal("0.20"):
         p.append("A maximum interest rate above 20% a year is not a plausible return on community shares.")
-    if rules.min_holding_period_days < 0 or rules.notice_period_days < 0:
+    if rules.min_holding_period_years < 0 or rules.notice_period_days < 0:
         p.append("Holding and notice periods cannot be negative.")
+    if rules.interest_day_count not in ("act365f", "actact"):
+        p.append(
+            f"The day-count convention must be actual/365 fixed or actual/actual, not {rules.interest_day_count!r}."
+        )
     if not rules.withdrawable and not rules.transferable:
         p.append("Shares that are neither withdrawable nor transferable could never be realised: allow one of them.")
     if rules.withdrawals_suspended and not rules.board_may_suspend_withdrawals:

@@ -46,12 +46,45 @@ def check_request(rules: SocietyRules, *, pennies: int, holding: int, min_holdin
         )
 
 
+def add_years(d: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 Feb -> 28 Feb in a common year)."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def earliest_still_held(movements: Sequence[tuple[date, int]]) -> date | None:
+    """The allotment date of the oldest shares a member still holds.
+
+    ``movements``: (day, pennies) in and out of the holding. Shares leave
+    first in, first out, so a member who withdrew everything and rejoined
+    counts from the rejoining, and a partial withdrawal uses up the oldest
+    shares first. None when nothing is held."""
+    lots: list[list] = []  # [day, pennies left], oldest first
+    first = 0
+    for day, pennies in sorted(movements, key=lambda m: (m[0], m[1] < 0)):
+        if pennies > 0:
+            lots.append([day, pennies])
+            continue
+        out = -pennies
+        while out and first < len(lots):
+            take = min(out, lots[first][1])
+            lots[first][1] -= take
+            out -= take
+            if lots[first][1] == 0:
+                first += 1
+        if out:
+            raise CoopError("the register withdraws more shares than the member holds")
+    return lots[first][0] if first < len(lots) else None
+
+
 def due_date(rules: SocietyRules, r: WithdrawalRequest) -> date:
     if r.on_death:
         return r.notice_date
     return max(
         r.notice_date + timedelta(days=rules.notice_period_days),
-        r.held_since + timedelta(days=rules.min_holding_period_days),
+        add_years(r.held_since, rules.min_holding_period_years),
     )
 
 

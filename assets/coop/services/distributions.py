@@ -33,6 +33,8 @@ def distribution_commit(
     dividend_total: Decimal = Decimal(0),
     today: date,
     actor: Any | None = None,
+    dividend_basis: str = "holding",
+    patronage: dict[int, int] | None = None,
 ) -> Distribution:
     """Recompute the distribution (never trust a stale preview) and write it in one transaction:
     the run, a line per member, new shares for reinvestment, the fund's receipts and the ledger
@@ -49,6 +51,9 @@ def distribution_commit(
         interest_rate=interest_rate,
         fund_contribution=fund_contribution,
         dividend_total=dividend_total,
+        today=today,
+        dividend_basis=dividend_basis,
+        patronage=patronage,
     )
     t = preview.totals
     if t["interest"] + t["dividend"] == 0 and fund_contribution == 0:
@@ -69,6 +74,8 @@ def distribution_commit(
             committed_at=timezone.now(),
             declared_on=today,
             committed_by=actor if getattr(actor, "pk", None) else None,
+            day_count=preview.day_count,
+            dividend_basis=dividend_basis,
         )
     except IntegrityError:
         raise DomainError(f"Interest for the year from {start:%d %b %Y} has already been distributed.") from None
@@ -85,6 +92,8 @@ def distribution_commit(
                 reinvested=ln.reinvested,
                 new_shares=ln.new_shares,
                 donated=ln.donated,
+                note=ln.note[:300],
+                patronage=ln.patronage,
             )
             for ln in preview.lines
         ],

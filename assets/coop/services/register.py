@@ -126,7 +126,10 @@ def _queue(society: Society) -> list[tuple[dom.WithdrawalRequest, WithdrawalRequ
     for r in WithdrawalRequest.objects.filter(society=society, status=WithdrawalRequest.Status.QUEUED).select_related(
         "member"
     ):
-        first = r.member.transactions.filter(amount__gt=0).order_by("day").values_list("day", flat=True).first()
+        # the holding period runs from the earliest allotment still held (first in, first out)
+        first = dom.earliest_still_held(
+            [(d, to_pennies(a)) for d, a in r.member.transactions.values_list("day", "amount")]
+        )
         out.append(
             (
                 dom.WithdrawalRequest(
