@@ -363,3 +363,77 @@ def sharing_rule_default(community: Community, now: datetime) -> SharingRule:
                 decided_at=now,
             )
     return rule
+
+
+# --- OpenADR 2.0b: an external VTN's event in, our answer out ------------------------
+
+
+def requirement_from_openadr(
+    *,
+    community: Community,
+    buyer: Any,
+    node: NetworkNode,
+    event_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    kw: Decimal,
+    utilisation_gbp_per_mwh: Decimal,
+    buyer_name: str = "OpenADR VTN",
+    now: datetime | None = None,
+) -> tuple[Event | None, str]:
+    """An OpenADR event becomes a requirement, the platform's bid and (when the
+    portfolio can deliver anything) an accepted event. Returns (event, "optIn")
+    or (None, "optOut: why"). Idempotent by the VTN's event id: a redelivered
+    event gets the same answer."""
+    now = now or timezone.now()
+    existing = Requirement.objects.filter(community=community, openadr_event_id=event_id).first()
+    if existing is not None:
+        ev = Event.objects.filter(requirement=existing).first()
+        return (ev, "optIn") if ev is not None else (None, "optOut: already declined")
+    minutes = community.settlement_period_minutes
+    step = timedelta(minutes=minutes)
+    # OpenADR windows need not fall on settlement periods: serve the whole periods inside it
+    epoch = datetime(2000, 1, 1, tzinfo=starts_at.tzinfo)
+    start = epoch + -(-(starts_at - epoch) // step) * step
+    end = epoch + ((ends_at - epoch) // step) * step
+    if end <= start:
+        return None, f"optOut: the window holds no whole {minutes}-minute period"
+    try:
+        with transaction.atomic():
+            req = requirement_create(
+                community=community,
+                buyer=buyer,
+                buyer_name=buyer_name,
+                reference=f"OADR-{event_id}"[:80],
+                node=node,
+                starts_at=start,
+                ends_at=end,
+                kw_wanted=kw,
+                utilisation_gbp_per_mwh=utilisation_gbp_per_mwh,
+                product=Requirement.Product.OPERATIONAL,
+                notice_minutes=0,
+                openadr_event_id=event_id,
+                now=now,
+            )
+            bid = bid_propose(requirement=req, now=now)
+            bid.status = Bid.Status.SUBMITTED
+            bid.save(update_fields=["status"])
+            return bid_accept(bid=bid, actor=buyer, now=now), "optIn"
+    except DomainError as exc:
+        with transaction.atomic():  # remember the refusal, so a redelivery gets the same answer
+            Requirement.objects.create(
+                community=community,
+                buyer=buyer,
+                buyer_name=buyer_name,
+                reference=f"OADR-{event_id}"[:80],
+                node=node,
+                product=Requirement.Product.OPERATIONAL,
+                starts_at=start,
+                ends_at=end,
+                kw_wanted=max(kw, Decimal("0.1")),
+                notice_minutes=0,
+                utilisation_gbp_per_mwh=utilisation_gbp_per_mwh,
+                status=Requirement.Status.CANCELLED,
+                openadr_event_id=event_id,
+            )
+        return None, f"optOut: {exc.message}"
