@@ -20,6 +20,7 @@ def _shot(page, name):
         return
     page.screenshot(path=os.path.join(d, name), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(600)  # plotly re-lays its charts out on the resize
     page.screenshot(path=os.path.join(d, name.replace(".png", "_390.png")), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
