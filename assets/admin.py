@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from assets.models import Device, DeviceCommand, IntervalReading, Meter, RejectedMessage, Telemetry
+from community.admin import ReadOnlyAdmin
 
 
 @admin.register(Device)
@@ -19,7 +20,7 @@ class MeterAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntervalReading)
-class IntervalReadingAdmin(admin.ModelAdmin):
+class IntervalReadingAdmin(ReadOnlyAdmin):  # settles money: corrections go through meter_reading_correct
     list_display = ["meter", "period_start", "import_wh", "export_wh", "source", "received_at"]
     list_filter = ["source"]
     date_hierarchy = "period_start"

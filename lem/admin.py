@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from community.admin import ReadOnlyAdmin
 from lem.models import ClearingRun, Market, Order, Participant, RuleVersion, SettlementRun, Trade
 
 
@@ -21,26 +22,26 @@ class ParticipantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):  # settles money: written only by services (hash chain)
     list_display = ["period_start", "participant", "side", "quantity_wh", "price", "status", "source", "filled_wh"]
     list_filter = ["status", "side", "source"]
     date_hierarchy = "period_start"
 
 
 @admin.register(ClearingRun)
-class ClearingRunAdmin(admin.ModelAdmin):
+class ClearingRunAdmin(ReadOnlyAdmin):  # settles money: written only by services (hash chain)
     list_display = ["period_start", "market", "status", "clearing_price", "volume_wh", "orders_count", "solver"]
     date_hierarchy = "period_start"
 
 
 @admin.register(Trade)
-class TradeAdmin(admin.ModelAdmin):
+class TradeAdmin(ReadOnlyAdmin):  # settles money: written only by services (hash chain)
     list_display = ["period_start", "buyer", "seller", "quantity_wh", "buyer_price", "seller_price", "energy_source"]
     date_hierarchy = "period_start"
 
 
 @admin.register(SettlementRun)
-class SettlementRunAdmin(admin.ModelAdmin):
+class SettlementRunAdmin(ReadOnlyAdmin):  # settles money: written only by services (hash chain)
     list_display = ["period_start", "market", "status", "revision", "settled_at"]
     list_filter = ["status"]
     date_hierarchy = "period_start"
