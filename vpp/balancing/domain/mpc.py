@@ -506,12 +506,12 @@ def split_battery_power(
     return share if power_w > 0 else -share
 
 
-def solve_fleet(p: Problem, *, groups: int = 8) -> tuple[Schedule, float]:
+def solve_fleet(p: Problem, *, groups: int = 8, direct_limit: int = DIRECT_LIMIT) -> tuple[Schedule, float]:
     """Plan a large segment through groups; returns (per-device schedule, unplaced Wh).
 
     Small segments (up to DIRECT_LIMIT devices) are solved device by device."""
     nb, ne, nh = len(p.batteries), len(p.evs), len(p.heat_pumps)
-    if nb + ne + nh <= DIRECT_LIMIT:
+    if nb + ne + nh <= direct_limit:
         return solve(p), 0.0
     _check(p)
     t0 = time.perf_counter()
