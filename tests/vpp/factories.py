@@ -30,15 +30,15 @@ def enrol_battery(
     return e
 
 
-def flat_history(site, *, start: datetime, days: int, wh: int, periods: int = 48) -> None:
+def flat_history(site, *, start: datetime, days: int, wh: int, minutes: int = 30) -> None:
     """Readings of ``wh`` per half-hour for ``days`` days before ``start`` and on its day."""
     m = site_meter(site)
     rows = []
     day0 = start.replace(hour=0, minute=0)
     for d in range(-days, 1):
-        for k in range(periods):
-            t = day0 + timedelta(days=d, minutes=30 * k)
-            rows.append(IntervalReading(meter=m, period_start=t, import_wh=wh, export_wh=0))
+        for k in range(24 * 60 // minutes):
+            t = day0 + timedelta(days=d, minutes=minutes * k)
+            rows.append(IntervalReading(meter=m, period_start=t, period_minutes=minutes, import_wh=wh, export_wh=0))
     IntervalReading.objects.bulk_create(rows, ignore_conflicts=True)
 
 
