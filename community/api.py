@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
-from community import selectors, services
+from community import gdpr, selectors, services
 from community.access import access_community, access_site, communities_for, has_role
+from community.errors import DomainError
 from community.models import Community, Invitation, Membership, NetworkNode, Role, Site
 from community.views import NETWORK_EDITORS, SITE_EDITORS
 
@@ -235,3 +238,23 @@ class SiteDetail(generics.RetrieveAPIView):
             values["network_node"] = _node(community, values["network_node"])
         site = services.site_update(site=site, actor=request.user, **values)
         return Response(SiteSerializer(site).data)
+
+
+class MyDataView(generics.GenericAPIView):
+    """Everything the platform holds about you (GDPR access and portability):
+    ``?as=csv`` for one long CSV table instead of JSON."""
+
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[OpenApiParameter("as", str, enum=["json", "csv"], description="json (default) or csv")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        export = gdpr.personal_data_export(user=request.user)
+        wanted = request.query_params.get("as", "json")
+        if wanted not in ("json", "csv"):
+            raise DomainError("as must be json or csv.", field="as")
+        if wanted == "csv":
+            return HttpResponse(gdpr.export_csv(export), content_type="text/csv; charset=utf-8")
+        return Response(export)

@@ -5,6 +5,7 @@ from community import api
 app_name = "community-api"
 
 urlpatterns = [
+    path("me/data/", api.MyDataView.as_view(), name="my-data"),
     path("communities/", api.CommunityList.as_view(), name="community-list"),
     path("communities/<slug:slug>/", api.CommunityDetail.as_view(), name="community-detail"),
     path("communities/<slug:slug>/memberships/", api.MembershipList.as_view(), name="membership-list"),

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
-from community import selectors, services
+from community import gdpr, selectors, services
 from community.access import access_site, communities_for, community_view, has_role
 from community.charts import site_map
 from community.errors import DomainError
@@ -27,6 +30,8 @@ def redirect_after_post(request: HttpRequest, to: str, **kwargs) -> HttpResponse
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
+logger = logging.getLogger(__name__)
+
 SITE_EDITORS = (Role.CONVENOR, Role.ASSET_OPERATOR)
 NETWORK_EDITORS = (Role.CONVENOR, Role.ASSET_OPERATOR)
 LEDGER_READERS = (Role.TREASURER, Role.MARKET_OPERATOR, Role.AUDITOR, Role.CONVENOR)
@@ -34,12 +39,14 @@ AUDIT_READERS = (Role.CONVENOR, Role.AUDITOR)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Up or down for a load balancer: no host names, versions or error text (those go to the log)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError as exc:
-        return JsonResponse({"ok": False, "database": str(exc)}, status=503)
-    return JsonResponse({"ok": True})
+    except DatabaseError:
+        logger.exception("healthz: the database is unreachable")
+        return JsonResponse({"status": "down", "ok": False, "database": "down"}, status=503)
+    return JsonResponse({"status": "up", "ok": True, "database": "up"})
 
 
 @login_required
@@ -260,3 +267,32 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Welcome to {membership.community.name}.")
         return redirect("community:detail", slug=membership.community.slug)
     return render(request, "community/invitation.html", {"invitation": invitation}, status=200 if invitation else 404)
+
+
+# ------------------------------------------------------------------ personal data (GDPR)
+
+
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """What the platform holds about me, my consents, and downloads of all of it."""
+    export = gdpr.personal_data_export(user=request.user)
+    tables = [(label, len(rows)) for label, rows in export["tables"].items()]
+    now = timezone.now()
+    consents = [(c, c.in_force(now)) for c in gdpr.consents_of(request.user)]
+    context = {"person": export["person"], "tables": tables, "consents": consents}
+    return render(request, "community/my_data.html", context)
+
+
+@login_required
+def my_data_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in {"json", "csv"}:
+        raise Http404("Downloads are .json or .csv.")
+    export = gdpr.personal_data_export(user=request.user)
+    stamp = timezone.now().strftime("%Y%m%d")
+    if fmt == "csv":
+        response = HttpResponse(gdpr.export_csv(export), content_type="text/csv; charset=utf-8")
+    else:
+        response = JsonResponse(export, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="my-data-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -66,6 +66,8 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("accounts/data/", community_views.my_data, name="my_data"),
+    path("accounts/data/download.<str:fmt>", community_views.my_data_download, name="my_data_download"),
     path("invite/<str:token>/", community_views.invitation_accept, name="invitation_accept"),
     path("c/<slug:slug>/", include(community_patterns)),
     path("p/<slug:slug>/", public_views.public_page, name="community_public"),

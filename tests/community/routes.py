@@ -129,3 +129,10 @@ ROUTES += [
         label="POST community:public_settings",
     ),
 ]
+
+ROUTES += [
+    Route("my_data", LOGGED_IN, kwargs=lambda w: {}),
+    Route("my_data_download", LOGGED_IN, kwargs=lambda w: {"fmt": "json"}),
+    Route("my_data_download", LOGGED_IN, kwargs=lambda w: {"fmt": "csv"}, label="GET my_data_download (CSV)"),
+    Route("community-api:my-data", LOGGED_IN, kwargs=lambda w: {}, api=True),
+]
