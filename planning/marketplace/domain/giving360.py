@@ -10,13 +10,16 @@ unregistered community groups are identified inside the same prefix
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 CSV_COLUMNS = [
     "Identifier",
     "Title",
@@ -57,11 +60,10 @@ class GrantRow:
     modified_at: datetime
 
 
+@functools.lru_cache(maxsize=65536)
 def _slug(text: str) -> str:
-    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text).strip("-")
-    while "--" in out:
-        out = out.replace("--", "-")
-    return out[:60] or "unnamed"
+    """A stable identifier part: lower case, runs of anything else as one '-' (recipients repeat: cached)."""
+    return _NOT_ALNUM.sub("-", text.lower()).strip("-")[:60] or "unnamed"
 
 
 def identifiers(prefix: str, row: GrantRow) -> tuple[str, str, str]:
