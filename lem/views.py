@@ -393,20 +393,15 @@ def _statement_pdf(s, community) -> HttpResponse:
     buf = BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=f"Energy statement {s.month:%B %Y}")
     st = getSampleStyleSheet()
-    kwh = lambda wh: f"{wh / 1000:,.2f} kWh"  # noqa: E731
-    gbp = lambda x: f"£{x:,.2f}"  # noqa: E731
-    rows = [
-        ["", "Energy", "Money"],
-        ["Bought from neighbours", kwh(s.bought_local_wh), gbp(s.local_cost)],
-        ["Sold to neighbours", kwh(s.sold_local_wh), "-" + gbp(s.local_income)],
-        ["Bought from the supplier", kwh(s.from_supplier_wh), gbp(s.supplier_cost)],
-        ["Exported to the supplier", kwh(s.to_supplier_wh), "-" + gbp(s.supplier_income)],
-        ["Market fees", "", gbp(s.fees)],
-        ["Membership fee", "", gbp(s.membership_fee)],
-        ["Social tariff discount", "", "-" + gbp(s.discount)],
-        ["Total to pay", "", gbp(s.total)],
-        ["With the supplier alone", "", gbp(s.supplier_only)],
-        ["You saved", "", gbp(s.savings)],
+    from lem.statement_words import kwh, statement_rows, statement_summary
+
+    words = statement_summary(s)
+    rows = [["", "Energy", "Money"]]
+    rows += [[r["label"], r["energy"], r["money"]] for r in statement_rows(s)]
+    rows += [
+        ["Total to pay", "", words["total"]],
+        ["With the supplier alone", "", words["supplier_only"]],
+        ["This month", "", words["headline"]],
     ]
     t = Table(rows, colWidths=[220, 120, 120])
     t.setStyle(

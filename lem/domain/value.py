@@ -49,6 +49,14 @@ from .settlement import BP, MICRO
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
+WINDOW = 6  # periods of recent output a wind turbine's agent looks at
+LEAD = 2  # periods between the last reading an agent has and the period it trades
+
+
+def _at(x, idx):
+    """``x[idx]`` for a per-member array, ``x`` for a scalar."""
+    a = np.asarray(x)
+    return a[idx] if a.ndim else a
 
 
 def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M) -> np.ndarray:
@@ -278,8 +286,14 @@ def replay(
     monthly_fee_micro = int(Decimal(rules.membership_fee) * 100) * MICRO
     # yesterday's filled share of each side and trades per filled order (public market data)
     fill = {"bid": 1.0, "offer": 1.0}
-    per_order = {"bid": 1.0, "offer": 1.0}
+    # and the Wh a filled order of each side got: an order is split into about
+    # (its fill / the other side's typical fill) + 1 trades, each paying the fixed fee
+    avg_fill = {"bid": 1000.0, "offer": 1000.0}
     network = clearing.Network.single()
+    wind = np.flatnonzero(np.array([members.source[j] == "wind" for j in mem], dtype=bool))
+    windows = None
+    if len(wind):
+        windows = np.lib.stride_tricks.sliding_window_view(net[:, mem[wind]], WINDOW, axis=0)  # (P-W+1, n, W)
     ema_expected = np.zeros(len(mem))
     ema_real = np.zeros(len(mem))
     traded_days = np.zeros(len(mem), dtype=np.int64)
@@ -292,12 +306,22 @@ def replay(
         bq = np.zeros((ppd, len(mem)), dtype=np.int64)
         oq = np.zeros((ppd, len(mem)), dtype=np.int64)
         gain = np.zeros(len(mem))
+        recent = None
+        if len(wind):
+            # wind changes by the hour, not by the time of day: its agent looks at
+            # the last hours it reported before gate closure (persistence)
+            first = d * ppd - LEAD - WINDOW + 1
+            if first >= 0:
+                recent = np.moveaxis(windows[first : first + ppd], -1, 0)  # (WINDOW, ppd, n_wind)
         for peak in (False, True):
             rows = np.flatnonzero(peak_day[d] == peak)
             if len(rows) == 0:
                 continue
             bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
             b_, o_ = quantile_quantities(hist[:, rows], qb, qo)
+            if recent is not None:
+                b_w, o_w = quantile_quantities(recent[:, rows], _at(qb, wind), _at(qo, wind))
+                b_[:, wind], o_[:, wind] = b_w, o_w
             if spare_days is not None:
                 b_ = np.maximum(b_ - spare[rows], 0)
             b_ = np.where((b_ >= min_wh) & (bid_p >= floor), b_, 0)
@@ -306,10 +330,20 @@ def replay(
             g = expected_gain_micro(
                 hist[:, rows], bid_wh=b_, offer_wh=o_, import_price=ip, export_price=ep, bid_local=bl, offer_local=ol
             )
+            if recent is not None:
+                g[:, wind] = expected_gain_micro(
+                    recent[:, rows],
+                    bid_wh=b_[:, wind],
+                    offer_wh=o_[:, wind],
+                    import_price=ip,
+                    export_price=ep,
+                    bid_local=_at(bl, wind),
+                    offer_local=_at(ol, wind),
+                )
             # each order pays its way: its expected gain, as often as the side fills,
             # covers the fixed fee of the trades a filled order splits into
-            g_b = g * fill["bid"] - fee_fixed_micro * fill["bid"] * per_order["bid"]
-            g_o = g * fill["offer"] - fee_fixed_micro * fill["offer"] * per_order["offer"]
+            g_b = g * fill["bid"] - fee_fixed_micro * fill["bid"] * (1 + b_ * fill["bid"] / avg_fill["offer"])
+            g_o = g * fill["offer"] - fee_fixed_micro * fill["offer"] * (1 + o_ * fill["offer"] / avg_fill["bid"])
             b_ = np.where(g_b > 0, b_, 0)
             o_ = np.where(g_o > 0, o_, 0)
             bq[rows], oq[rows] = b_, o_
@@ -326,7 +360,7 @@ def replay(
         first_trade = len(t_period)
         asked = {"bid": 0, "offer": 0}
         got = 0
-        n_trades, filled_orders = 0, {"bid": 0, "offer": 0}
+        filled_orders = {"bid": 0, "offer": 0}
         for slot in range(ppd):
             p = d * ppd + slot
             bid_p, off_p, _, _, _, _, _, _ = regimes[bool(calendar.peak[p])]
@@ -348,7 +382,6 @@ def replay(
             if len(res.trade_qty_wh) == 0:
                 continue
             got += int(res.trade_qty_wh.sum())
-            n_trades += len(res.trade_qty_wh)
             filled_orders["bid"] += len(np.unique(res.trade_bid))
             filled_orders["offer"] += len(np.unique(res.trade_offer))
             who = np.concatenate((mem[b], mem[o]))
@@ -385,7 +418,7 @@ def replay(
             if asked[side]:
                 fill[side] = got / asked[side]
             if filled_orders[side]:
-                per_order[side] = n_trades / filled_orders[side]
+                avg_fill[side] = max(got / filled_orders[side], 1.0)
 
     def cat(x):
         return np.concatenate(x) if x else np.zeros(0, dtype=np.int64)

@@ -66,3 +66,11 @@ def kwh(value_wh) -> str:
         return "–"
     kwh_ = wh / 1000
     return f"{kwh_:,.1f} kWh" if abs(kwh_) < 100 else f"{kwh_:,.0f} kWh"
+
+
+@register.simple_tag
+def statement_words(s) -> dict:
+    """{"rows": [...], "summary": {...}} of a monthly statement (`lem.statement_words`)."""
+    from lem.statement_words import statement_rows, statement_summary
+
+    return {"rows": statement_rows(s), "summary": statement_summary(s)}

@@ -2,8 +2,10 @@
 of its forecast, and its trading never costs a simulated household more than
 the supplier alone over a month."""
 
-from datetime import UTC, datetime
+import calendar
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -121,8 +123,11 @@ def test_the_agents_trading_never_costs_a_household_more_than_the_supplier_over_
     from lem.domain import value as vd
 
     sites = simyear.demo_like_sites(homes, seed=seed)
-    year = simyear.simulate_year(sites, start=datetime(2025, month, 1, tzinfo=UTC), days=30, weather_seed=seed)
+    start = datetime(2025, month, 1, tzinfo=ZoneInfo("Europe/London"))  # a whole local calendar month
+    days = calendar.monthrange(2025, month)[1]
+    year = simyear.simulate_year(sites, start=start, days=days, weather_seed=seed)
     cal = simyear.calendar(year)
+    assert len(cal.month_labels) == 1
     m = len(sites)
     members = vd.Members(
         member=np.ones(m, bool),
@@ -149,4 +154,7 @@ def test_the_agents_trading_never_costs_a_household_more_than_the_supplier_over_
     )
     assert r.matched_wh > 0, "the month traded nothing: the property would say nothing"
     worst = r.month_saving_before.min()
-    assert worst >= 0, f"a household paid {-worst}p more than the supplier alone in a month"
+    assert worst >= 0, (
+        f"a household paid {-worst}p more than the supplier alone in a month "
+        f"(seed {seed}, {homes} homes, month {month}, {mechanism})"
+    )

@@ -1,0 +1,70 @@
+"""A household's monthly statement in words: one wording, from one place,
+for the HTML page, the PDF and anywhere else a statement is shown (issue 15).
+
+Money is shown as "£1,234.56"; what the household receives or is credited
+as "-£1.34"; a zero is "£0.00", never "-£0.00". The headline compares the
+month with the supplier alone: "£1.34 less than the supplier alone",
+"£1.34 more than the supplier alone" or "the same as the supplier alone".
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+MINUS = "-"  # ASCII, so the PDF's standard fonts print it too
+
+
+def gbp(amount: Decimal, *, credit: bool = False) -> str:
+    """Pounds to 2 dp with thousands separators; ``credit``: shown with a minus."""
+    d = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if d == 0:
+        return "£0.00"
+    neg = (d < 0) != credit
+    return f"{MINUS if neg else ''}£{abs(d):,.2f}"
+
+
+def kwh(wh: int | None) -> str:
+    if wh is None:
+        return ""
+    return f"{wh / 1000:,.2f} kWh"
+
+
+def against_supplier(saving: Decimal) -> str:
+    """The month against the supplier alone, in words (saving > 0: cheaper)."""
+    d = Decimal(saving).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if d > 0:
+        return f"£{d:,.2f} less than the supplier alone"
+    if d < 0:
+        return f"£{-d:,.2f} more than the supplier alone"
+    return "the same as the supplier alone"
+
+
+def statement_rows(s) -> list[dict]:
+    """The statement's lines: label, energy, average price, money (as shown)."""
+    rows = [
+        ("Bought from neighbours", s.bought_local_wh, s.avg_buy_price, s.local_cost, False),
+        ("Sold to neighbours", s.sold_local_wh, s.avg_sell_price, s.local_income, True),
+        ("Bought from the supplier", s.from_supplier_wh, None, s.supplier_cost, False),
+        ("Exported to the supplier", s.to_supplier_wh, None, s.supplier_income, True),
+        ("Market fees", None, None, s.fees, False),
+        ("Membership fee (days traded)", None, None, s.membership_fee, False),
+        ("Social tariff discount", None, None, s.discount, True),
+    ]
+    return [
+        {
+            "label": label,
+            "energy": kwh(wh),
+            "avg": f"{avg} p/kWh" if avg is not None else "",
+            "money": gbp(amount, credit=credit),
+        }
+        for label, wh, avg, amount, credit in rows
+    ]
+
+
+def statement_summary(s) -> dict:
+    return {
+        "total": gbp(s.total),
+        "supplier_only": gbp(s.supplier_only),
+        "headline": against_supplier(s.savings),
+        "saved": s.savings > 0,
+    }
