@@ -71,7 +71,7 @@ def register_plotly_template() -> None:
     if "cem" in pio.templates:
         return
     axis = dict(automargin=True, separatethousands=True, gridcolor="#eef2f7", zeroline=False)
-    pio.templates["cem"] = go.layout.Template(
+    cem = go.layout.Template(
         layout=go.Layout(
             colorway=PALETTE,
             font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=12, color="#1f2937"),
@@ -82,4 +82,6 @@ def register_plotly_template() -> None:
             hoverlabel=dict(namelength=-1),
         )
     )
-    pio.templates.default = "plotly_white+cem"
+    # merged once here: a "plotly_white+cem" default would be merged again for every figure (~0.3 s each)
+    pio.templates["cem"] = pio.templates.merge_templates(pio.templates["plotly_white"], cem)
+    pio.templates.default = "cem"

@@ -10,8 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Min, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from community import csvsafe
@@ -224,20 +223,28 @@ def _meter_months(meter_id: int | None, start: date, end: date) -> dict[date, in
         return {}
     from assets.models import IntervalReading
 
-    rows = (
-        IntervalReading.objects.filter(
-            meter_id=meter_id, period_start__gte=_local_midnight(start), period_start__lt=_local_midnight(end)
-        )
-        .annotate(month=TruncMonth("period_start", tzinfo=LONDON))
-        .values("month")
-        .annotate(wh=Sum("export_wh"))
-        .values_list("month", "wh")
+    # One range-filtered sum per local month (an index range scan each), not a
+    # per-row time-zone truncation: SQLite evaluates TruncMonth(tzinfo) in Python row by row.
+    firsts = []
+    d = date(start.year, start.month, 1)
+    while d < end:
+        firsts.append(d)
+        d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    if not firsts:
+        return {}
+    bounds = [_local_midnight(m) for m in firsts] + [_local_midnight(end)]
+    sums = IntervalReading.objects.filter(
+        meter_id=meter_id, period_start__gte=_local_midnight(start), period_start__lt=_local_midnight(end)
+    ).aggregate(
+        **{
+            f"m{i}": Sum(
+                "export_wh",
+                filter=Q(period_start__gte=max(bounds[i], _local_midnight(start)), period_start__lt=bounds[i + 1]),
+            )
+            for i in range(len(firsts))
+        }
     )
-    out: dict[date, int] = {}
-    for month, wh in rows:
-        d = month.date() if isinstance(month, datetime) else month
-        out[date(d.year, d.month, 1)] = out.get(date(d.year, d.month, 1), 0) + int(wh or 0)
-    return out
+    return {m: int(sums[f"m{i}"] or 0) for i, m in enumerate(firsts) if sums[f"m{i}"]}
 
 
 @dataclass
