@@ -12,7 +12,7 @@ from community.charts import base_layout, fig_html
 PLAN, ACTUAL, LIMIT, BATTERY, PV = "#7c3aed", "#0f766e", "#dc2626", "#2563eb", "#d97706"
 
 
-def schedule_vs_actual(schedule, steps, tz: str, *, hours_back: int = 3) -> str:
+def schedule_vs_actual(schedule, steps, tz: str, *, hours_back: int = 3, now=None) -> str:
     """The plan's net position per quarter-hour against the measured minute by minute, with the limits."""
     z = ZoneInfo(tz)
     fig = go.Figure()
@@ -78,6 +78,10 @@ def schedule_vs_actual(schedule, steps, tz: str, *, hours_back: int = 3) -> str:
         )
     )
     fig.update_yaxes(title_text="kW (+ import / − export)", zeroline=True)
+    if now is not None:  # the last hours and the next ones: where the controller is working
+        fig.update_xaxes(
+            range=[(now - timedelta(hours=hours_back)).astimezone(z), (now + timedelta(hours=9)).astimezone(z)]
+        )
     return fig_html(base_layout(fig, 320))
 
 

@@ -45,7 +45,7 @@ def _segment_panel(segment: Segment, *, now, operator: bool) -> dict:
         "segment": segment,
         "schedule": schedule,
         "last": last,
-        "chart": charts.schedule_vs_actual(schedule, steps, tz),
+        "chart": charts.schedule_vs_actual(schedule, steps, tz, now=now),
         "alarms": list(selectors.open_alarms(segment)) if operator else [],
         "alarm_count": selectors.open_alarms(segment).count(),
         "today": selectors.segment_kpis(segment, since=local_midnight, until=now),
