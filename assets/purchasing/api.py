@@ -19,7 +19,7 @@ HOUSEHOLD = [Role.MEMBER]
 INSTALLER = [Role.SUPPLIER]
 
 
-class PackageSerializer(serializers.ModelSerializer):
+class GroupBuyPackageSerializer(serializers.ModelSerializer):
     winner = serializers.CharField(source="winner.company", default=None, read_only=True)
     reserve = serializers.CharField(source="reserve.company", default=None, read_only=True)
 
@@ -43,8 +43,8 @@ class PackageSerializer(serializers.ModelSerializer):
         ]
 
 
-class CampaignSerializer(serializers.ModelSerializer):
-    packages = PackageSerializer(many=True, read_only=True)
+class GroupBuyCampaignSerializer(serializers.ModelSerializer):
+    packages = GroupBuyPackageSerializer(many=True, read_only=True)
     stats = serializers.SerializerMethodField()
 
     class Meta:
@@ -79,7 +79,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         }
 
 
-class HomeSerializer(serializers.Serializer):
+class GroupBuyHomeSerializer(serializers.Serializer):
     packages = serializers.ListField(child=serializers.IntegerField(), min_length=1)
     site = serializers.IntegerField(required=False, allow_null=True)
     latitude = serializers.DecimalField(max_digits=9, decimal_places=6)
@@ -109,7 +109,7 @@ class HomeSerializer(serializers.Serializer):
         }
 
 
-class EstimateSerializer(serializers.Serializer):
+class GroupBuyEstimateSerializer(serializers.Serializer):
     package = serializers.IntegerField(source="package.pk")
     kind = serializers.CharField(source="package.kind")
     eligible = serializers.BooleanField()
@@ -124,7 +124,7 @@ class EstimateSerializer(serializers.Serializer):
     group_price = serializers.BooleanField()
 
 
-class OfferSerializer(serializers.ModelSerializer):
+class GroupBuyOfferSerializer(serializers.ModelSerializer):
     installer = serializers.CharField(source="installer.company")
     deposit_status = serializers.CharField(source="deposit.status", default=None)
 
@@ -147,13 +147,13 @@ class OfferSerializer(serializers.ModelSerializer):
         ]
 
 
-class TierSerializer(serializers.Serializer):
+class GroupBuyTierSerializer(serializers.Serializer):
     up_to = serializers.DecimalField(max_digits=7, decimal_places=2)
     price_per_unit = serializers.DecimalField(max_digits=9, decimal_places=2)
 
 
-class BidInputSerializer(serializers.Serializer):
-    tiers = TierSerializer(many=True)
+class GroupBuyBidInputSerializer(serializers.Serializer):
+    tiers = GroupBuyTierSerializer(many=True)
 
 
 def _campaign(request, slug, campaign_id, roles=None) -> Campaign:
@@ -178,17 +178,17 @@ def _site(request, campaign, site_id) -> Site | None:
 
 
 class CampaignList(generics.ListAPIView):
-    serializer_class = CampaignSerializer
+    serializer_class = GroupBuyCampaignSerializer
 
     def get_queryset(self):
         return selectors.campaigns(access_community(self.request.user, self.kwargs["slug"]))
 
 
 class Estimate(APIView):
-    @extend_schema(request=HomeSerializer, responses=EstimateSerializer(many=True))
+    @extend_schema(request=GroupBuyHomeSerializer, responses=GroupBuyEstimateSerializer(many=True))
     def post(self, request, slug, campaign_id):
         campaign = _campaign(request, slug, campaign_id, HOUSEHOLD)
-        s = HomeSerializer(data=request.data)
+        s = GroupBuyHomeSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         home = s.home()
         if home["annual_use_kwh"] is None:
@@ -197,14 +197,14 @@ class Estimate(APIView):
         estimates = services.registration_estimate(
             campaign=campaign, packages=_packages(campaign, s.validated_data["packages"]), home=home
         )
-        return Response(EstimateSerializer(estimates, many=True).data)
+        return Response(GroupBuyEstimateSerializer(estimates, many=True).data)
 
 
 class RegistrationCreate(APIView):
-    @extend_schema(request=HomeSerializer, responses={201: EstimateSerializer(many=True)})
+    @extend_schema(request=GroupBuyHomeSerializer, responses={201: GroupBuyEstimateSerializer(many=True)})
     def post(self, request, slug, campaign_id):
         campaign = _campaign(request, slug, campaign_id, HOUSEHOLD)
-        s = HomeSerializer(data=request.data)
+        s = GroupBuyHomeSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         reg, estimates = services.registration_submit(
             campaign=campaign,
@@ -215,13 +215,13 @@ class RegistrationCreate(APIView):
             actor=request.user,
         )
         return Response(
-            {"registration": reg.pk, "estimates": EstimateSerializer(estimates, many=True).data},
+            {"registration": reg.pk, "estimates": GroupBuyEstimateSerializer(estimates, many=True).data},
             status=status.HTTP_201_CREATED,
         )
 
 
 class MyOffers(generics.ListAPIView):
-    serializer_class = OfferSerializer
+    serializer_class = GroupBuyOfferSerializer
 
     def get_queryset(self):
         campaign = _campaign(self.request, self.kwargs["slug"], self.kwargs["campaign_id"], HOUSEHOLD)
@@ -231,20 +231,20 @@ class MyOffers(generics.ListAPIView):
 
 
 class OfferAccept(APIView):
-    @extend_schema(request=None, responses=OfferSerializer)
+    @extend_schema(request=None, responses=GroupBuyOfferSerializer)
     def post(self, request, slug, campaign_id, offer_id):
         campaign = _campaign(request, slug, campaign_id, HOUSEHOLD)
         offer = get_object_or_404(Offer, pk=offer_id, registration__campaign=campaign, registration__user=request.user)
         offer = services.offer_accept(offer=offer, user=request.user, actor=request.user)
-        return Response(OfferSerializer(offer).data)
+        return Response(GroupBuyOfferSerializer(offer).data)
 
 
 class BidSubmit(APIView):
-    @extend_schema(request=BidInputSerializer, responses={201: dict})
+    @extend_schema(request=GroupBuyBidInputSerializer, responses={201: dict})
     def post(self, request, slug, campaign_id, package_id):
         campaign = _campaign(request, slug, campaign_id, INSTALLER)
         package = get_object_or_404(Package, campaign=campaign, pk=package_id)
-        s = BidInputSerializer(data=request.data)
+        s = GroupBuyBidInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         me = selectors.installer_for(request.user, campaign.community)
         if me is None:

@@ -359,6 +359,10 @@ def test_the_yield_check_flags_a_shortfall_once(world, settings, tmp_path):
         for i in range(n - 2)
     )
     assert services.yield_checks_due() == [inst.pk]
+    from assets.purchasing import tasks
+
+    assert tasks.yield_checks() == 1  # the daily beat task
+    assert tasks.yield_checks() == 0  # delivered twice: nothing more
     check = services.yield_check_run(installation=inst)
     assert check.shortfall and 0.45 < check.ratio < 0.55 and check.coverage > 0.99
     assert services.yield_check_run(installation=inst) == check
