@@ -79,7 +79,7 @@ def test_apply_review_decide_and_pay_the_first_milestone(transactional_db, world
     page.fill(f"#id_score_{c1.pk}", "5")
     page.fill(f"#id_score_{c2.pk}", "4")
     page.fill(f"#id_score_{c3.pk}", "10")
-    page.wait_for_selector("#weighted-total >> text=88.6%")  # (15 + 8 + 10) / 35
+    page.wait_for_selector("#weighted-total >> text=94.3%")  # (3×5 + 2×4 + 1×10) / (15 + 10 + 10)
     page.wait_for_load_state("networkidle")
     page.select_option("#id_recommendation", "fund")
     page.fill("#id_comment_applicant", "Please share the battery's data.")
@@ -91,7 +91,7 @@ def test_apply_review_decide_and_pay_the_first_milestone(transactional_db, world
     _switch(page, login_page, "funder")
     page.goto(reverse("marketplace:pipeline", kwargs={"slug": world.community.slug, "call_id": call.pk}))
     page.wait_for_selector(".chart .main-svg")
-    assert "88.6%" in page.inner_text("table")
+    assert "94.3%" in page.inner_text("table")
     _shot(page, "marketplace_pipeline.png")
     page.click("text=Battery for the scout hut")
     page.select_option("#id_decision", "approve")

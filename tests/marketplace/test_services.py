@@ -400,3 +400,29 @@ def test_the_deadline_task_and_the_sweep_close_due_campaigns(world, monkeypatch)
     assert marketplace_sweep()["campaigns_closed"] == 0
     assert campaign_close_task(c.pk) == "failed"
     assert Pledge.objects.get().status == Pledge.Status.REFUNDED
+
+
+def test_committing_a_fund_twice_under_one_key_commits_once(world):
+    from datetime import date
+
+    from assets.coop.models import FundGrant
+    from assets.coop.services.marketplace_grants import fund_grant_commit
+    from community.services.ledger import ledger_account
+
+    the_fund = f.fund(world, amount="1000")
+    payable = ledger_account(community=world.community, code="mkt:test:payable", name="t", kind="liability")
+    args = dict(
+        fund=the_fund,
+        project="Hut",
+        recipient="Scouts",
+        amount=Decimal("600"),
+        decided_on=date(2026, 5, 1),
+        payable=payable,
+        idempotency_key="mkt:test:1",
+    )
+    first = fund_grant_commit(**args)
+    again = fund_grant_commit(**args)
+    assert first.pk == again.pk and FundGrant.objects.count() == 1
+    assert fund_totals(the_fund)["balance"] == Decimal("400")
+    with pytest.raises(DomainError, match="holds £400"):
+        fund_grant_commit(**(args | {"idempotency_key": "mkt:test:2"}))
