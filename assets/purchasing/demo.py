@@ -360,7 +360,7 @@ def _open_campaign(community, installers, stdout) -> Campaign:
         spec="R290 monobloc, weather compensation, hot-water cylinder; Boiler Upgrade Scheme grant applied",
         min_size=Decimal("5"),
         max_size=Decimal("12"),
-        market_price_per_unit_gbp=Decimal("1300"),
+        market_price_per_unit_gbp=Decimal("2400"),
         grant_gbp=Decimal("7500"),
         min_fuse_a=80,
     )
