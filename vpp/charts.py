@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
@@ -16,6 +17,12 @@ BASELINE_NAMES = {
     "dfs_adjusted": "DFS + in-day adjustment",
     "meter_before": "meter before event",
 }
+
+
+def _mid(starts):
+    """Bars and points at the middle of their period, so a half-hour reads as one."""
+    half = (starts[1] - starts[0]) / 2 if len(starts) > 1 else timedelta(minutes=15)
+    return [(s + half).astimezone(LONDON) for s in starts]
 
 
 def _kw(values):
@@ -57,7 +64,7 @@ def _alpha(hex_colour: str, a: float = 0.18) -> str:
 
 def event_tracking(t: dict) -> str:
     """Target, plan, commands sent and (after the meters report) delivery against the settling baseline."""
-    x = [s.astimezone(LONDON) for s in t["starts"]]
+    x = _mid(t["starts"])
     fig = go.Figure()
     fig.add_trace(go.Bar(x=x, y=_kw(t["planned_w"]), name="planned", marker_color=PLAN, opacity=0.5))
     fig.add_trace(go.Bar(x=x, y=_kw(t["sent_w"]), name="commanded", marker_color=SENT, opacity=0.7))
@@ -76,7 +83,7 @@ def event_tracking(t: dict) -> str:
 
 def baselines(starts, baselines_w: dict, actual_w: list, settling: str) -> str:
     """Every baseline side by side with the metered actual (kW, summed over households)."""
-    x = [s.astimezone(LONDON) for s in starts]
+    x = _mid(starts)
     fig = go.Figure()
     for m, vals in baselines_w.items():
         fig.add_trace(
@@ -99,7 +106,7 @@ def baselines(starts, baselines_w: dict, actual_w: list, settling: str) -> str:
 
 
 def household_event(starts, delivery) -> str:
-    x = [s.astimezone(LONDON) for s in starts]
+    x = _mid(starts)
     fig = go.Figure()
     factor = 2  # Wh per half-hour -> W
     m = delivery.settling_method

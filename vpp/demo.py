@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from assets.domain.home import SimSite, Weather
 from assets.domain.payloads import Command
-from assets.models import Device, DeviceCommand, IntervalReading, Meter
+from assets.models import Device, DeviceCommand, IntervalReading, Meter, Telemetry
 from assets.mqtt.simulator import site_spec
 from community.models import Community, Membership, NetworkNode, Role
 from vpp import services
@@ -193,6 +193,40 @@ def _simulate_response(community: Community, event: Event) -> int:
     return total
 
 
+def _telemetry_before(community: Community, at: datetime) -> int:
+    """What the enrolled devices reported just before ``at``: each site simulated from six
+    hours earlier with the same weather (the platform plans from telemetry: a battery
+    that self-consumption has drained to its reserve is not asked to discharge)."""
+    by_site = defaultdict(list)
+    for d in Device.objects.filter(vpp_enrolments__community=community, vpp_enrolments__left_at=None).select_related(
+        "site"
+    ):
+        by_site[d.site_id].append(d)
+    rows = []
+    for site_id, enrolled in by_site.items():
+        devices = list(Device.objects.filter(site_id=site_id).select_related("site"))
+        sim, weather = SimSite(site_spec(devices[0].site, devices)), Weather(seed=community.pk + 99)
+        t = at - timedelta(hours=6)
+        while t < at:
+            weather.step(t, SIM_STEP_S)
+            sim.step(t, SIM_STEP_S, weather)
+            t += timedelta(seconds=SIM_STEP_S)
+        for d in enrolled:
+            v = sim.telemetry(d.kind)
+            rows.append(
+                Telemetry(
+                    device=d,
+                    ts=at - timedelta(seconds=30),
+                    power_w=v.get("power_w"),
+                    soc_pct=v.get("soc_pct"),
+                    temperature_c=v.get("indoor_c"),
+                    payload={k: x for k, x in v.items() if k in ("ev_soc_pct", "plugged_in", "setpoint_c")},
+                )
+            )
+    Telemetry.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 def _past_event(community, buyer, operator, node, now) -> Event | None:
     yesterday = (now.astimezone(LONDON) - timedelta(days=1)).date()
     start, end = _peak(yesterday)
@@ -214,6 +248,7 @@ def _past_event(community, buyer, operator, node, now) -> Event | None:
         # as at the time: the simulator's devices were online; the commands' outcomes are
         # recorded (from the simulation below) before commit, so nothing is published now
         Device.objects.filter(pk__in=offline).update(online=True)
+        _telemetry_before(community, start)
         for p in _event_periods(ev):
             services.event_dispatch_period(event=ev, now=p + timedelta(seconds=5))
         _simulate_response(community, ev)
@@ -246,16 +281,17 @@ def seed(*, community: Community, stdout=None) -> None:
     )
     if stdout is None:
         return
-    homes = Enrolment.objects.filter(community=community, left_at=None).values("site").distinct().count()
+    homes = Enrolment.objects.filter(community=community, left_at=None).order_by().values("site").distinct().count()
     stdout.write(
         f"  vpp: {enrolled} new enrolments ({homes} homes enrolled); next event {upcoming.requirement.reference}"
     )
     if past is not None and hasattr(past, "settlement"):
         s = past.settlement
         per_event = s.households / max(homes, 1)
+        gross = s.revenue / max(homes, 1)
         stdout.write(
             f"  vpp: {past.requirement.reference} delivered {s.delivered_wh / 1000:.1f} kWh for £{s.revenue} "
-            f"(households £{s.households}, fund £{s.fund}, fee £{s.fee}); "
-            f"£{per_event:.2f} per enrolled home per event, £{per_event * EVENTS_PER_YEAR:.2f} per home per year "
-            f"at {EVENTS_PER_YEAR} events (seed 002: £6-100)"
+            f"(households £{s.households}, fund £{s.fund}, fee £{s.fee}); per enrolled home: "
+            f"£{per_event:.2f} an event, £{per_event * EVENTS_PER_YEAR:.2f} a year to the household "
+            f"(£{gross * EVENTS_PER_YEAR:.2f} gross) at {EVENTS_PER_YEAR} events a year (seed 002: £6-100)"
         )
