@@ -13,4 +13,5 @@ urlpatterns = [
     path("value/", views_value.value, name="value"),
     path("value/mine/", views_value.value_household, name="value_household"),
     path("value/rules/<int:number>/", views_value.value_rule, name="value_rule"),
+    path("my/order-preview/", views_value.order_preview, name="order_preview"),
 ]

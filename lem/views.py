@@ -78,11 +78,20 @@ def index(request: HttpRequest, community) -> HttpResponse:
         "is_operator": Role.MARKET_OPERATOR in request.roles,
     }
     book = selectors.public_book(market, period)
+    # both sides of the book (issue 15): bids best first, offers cheapest first
+    show_all = request.GET.get("all") == "1"
+    bids = sorted((r for r in book if r.side == "bid"), key=lambda r: -r.price)
+    offers = sorted((r for r in book if r.side == "offer"), key=lambda r: r.price)
+    rows = len(book) if show_all else BOOK_ROWS // 2
     ctx.update(
         book=book[:BOOK_ROWS],
+        book_bid_rows=bids[:rows],
+        book_offer_rows=offers[:rows],
+        book_bids_more=max(0, len(bids) - rows),
+        book_offers_more=max(0, len(offers) - rows),
         book_more=max(0, len(book) - BOOK_ROWS),
-        book_bids=sum(1 for r in book if r.side == "bid"),
-        book_offers=sum(1 for r in book if r.side == "offer"),
+        book_bids=len(bids),
+        book_offers=len(offers),
     )
     if request.htmx:
         return render(request, "lem/index.html#book", ctx)

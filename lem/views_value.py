@@ -12,6 +12,8 @@ and `lem.value_selectors`.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -163,3 +165,49 @@ def value_rule(request: HttpRequest, community, number: int) -> HttpResponse:
         part = "progress" if request.GET.get("part") == "progress" else "effect"
         return render(request, f"lem/value_rule.html#{part}", ctx)
     return render(request, "lem/value_rule.html", ctx)
+
+
+@community_view()
+def order_preview(request: HttpRequest, community) -> HttpResponse:
+    """What the order being typed would cost against the supplier alone (an htmx fragment)."""
+    from datetime import timedelta
+
+    from django.utils.dateparse import parse_datetime
+
+    from assets.models import IntervalReading, Meter
+    from lem.domain.agent import order_preview as preview
+    from lem.services import import_price_at
+
+    market = _market(community)
+    me = selectors.participants_of(request.user, market)
+    if not me:
+        raise PermissionDenied("Only a household trading in this market previews orders.")
+    me = me[0]
+    q = request.GET
+    ctx = {"community": community}
+    try:
+        quantity = int(q.get("quantity_wh") or 0)
+        price = Decimal(q.get("price") or "")
+    except (ValueError, ArithmeticError):
+        return render(request, "lem/partials/order_preview.html", {**ctx, "error": "Enter a quantity and a price."})
+    side = q.get("side") if q.get("side") in ("bid", "offer") else "bid"
+    period = parse_datetime(q.get("period_start") or "") or selectors.next_open_period(market, timezone.now())
+    if quantity <= 0:
+        return render(request, "lem/partials/order_preview.html", {**ctx, "error": "Enter a quantity above zero."})
+    rule = rules_in_force(market, period)
+    same_times = [period - timedelta(days=d) for d in range(1, 8)]
+    hist = [
+        i - e
+        for i, e in IntervalReading.objects.filter(
+            meter__site_id=me.site_id, meter__kind=Meter.Kind.SITE, period_start__in=same_times
+        ).values_list("import_wh", "export_wh")
+    ]
+    p = preview(
+        side=side,
+        quantity_wh=quantity,
+        price=price,
+        import_price=import_price_at(rule, market, period),
+        export_price=rule.export_price,
+        history_net_wh=hist,
+    )
+    return render(request, "lem/partials/order_preview.html", {**ctx, "p": p})

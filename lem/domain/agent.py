@@ -244,3 +244,70 @@ def _battery_spare(soc_wh, capacity_wh, power_w, limits: AgentLimits, period_min
     reserve = capacity_wh * limits.battery_reserve_pct // 100
     by_power = power_w * period_minutes // 60
     return max(0, min(soc_wh - reserve, by_power))
+
+
+@dataclass(frozen=True)
+class OrderPreview:
+    """What an order would mean for the household, against the supplier alone
+    (pence, float; quantities Wh). ``best``: every Wh traded at the limit and
+    used / delivered; ``worst``: traded at the limit, none of it used (a bid:
+    sold back at the export price) or none delivered (an offer: bought in at
+    the import price)."""
+
+    side: str
+    quantity_wh: int
+    local_pence: float  # at the limit price
+    supplier_pence: float  # the same energy with the supplier alone
+    best_pence: float  # gain (+) if all used / delivered
+    worst_pence: float  # gain (+) or loss (-) if none used / delivered
+    typical_wh: int | None  # what the home imported / exported at this time on recent days (median)
+    warnings: tuple[str, ...]
+
+
+def order_preview(
+    *,
+    side: str,
+    quantity_wh: int,
+    price: Decimal,
+    import_price: Decimal,
+    export_price: Decimal,
+    history_net_wh: Sequence[int] = (),
+) -> OrderPreview:
+    """Before a household places an order: what it would cost against the
+    supplier alone, and a warning when it could come out worse (issue 15)."""
+    kwh = quantity_wh / 1000
+    p, imp, exp = float(price), float(import_price), float(export_price)
+    warnings = []
+    typical = None
+    if history_net_wh:
+        h = np.asarray(history_net_wh, dtype=float)
+        typical = int(np.median(np.maximum(h, 0) if side == "bid" else np.maximum(-h, 0)))
+    if side == "bid":
+        local, supplier = kwh * p, kwh * imp
+        best, worst = supplier - local, kwh * (exp - p)
+        if p >= imp:
+            warnings.append(
+                f"Your limit of {p:g} p/kWh is at or above the supplier's {imp:g} p/kWh: "
+                "bought locally, this energy could cost more than the supplier alone."
+            )
+        if typical is not None and quantity_wh > typical:
+            warnings.append(
+                f"Your home usually imports about {typical / 1000:,.2f} kWh in this half-hour; "
+                f"what you buy and do not use is sold back at {exp:g} p/kWh, "
+                f"so this order could cost you up to £{-worst / 100:,.2f} more than the supplier alone."
+            )
+    else:
+        local, supplier = kwh * p, kwh * exp
+        best, worst = local - supplier, kwh * (p - imp)
+        if p <= exp:
+            warnings.append(
+                f"Your limit of {p:g} p/kWh is at or below the supplier's export price of {exp:g} p/kWh: "
+                "selling locally could earn less than exporting."
+            )
+        if typical is not None and quantity_wh > typical:
+            warnings.append(
+                f"Your home usually exports about {typical / 1000:,.2f} kWh in this half-hour; "
+                f"what you sell and do not deliver is bought in at {imp:g} p/kWh, "
+                f"so this order could cost you up to £{-worst / 100:,.2f} more than the supplier alone."
+            )
+    return OrderPreview(side, quantity_wh, local, supplier, best, worst, typical, tuple(warnings))

@@ -46,6 +46,7 @@ from .agent import (
 from .fees import membership_fee_pence
 from .settlement import BP, MICRO
 
+MODEL_VERSION = 4  # part of a stored report's key: bump when the replay's results change
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
@@ -340,10 +341,11 @@ def replay(
                     bid_local=_at(bl, wind),
                     offer_local=_at(ol, wind),
                 )
-            # each order pays its way: its expected gain, as often as the side fills,
-            # covers the fixed fee of the trades a filled order splits into
-            g_b = g * fill["bid"] - fee_fixed_micro * fill["bid"] * (1 + b_ * fill["bid"] / avg_fill["offer"])
-            g_o = g * fill["offer"] - fee_fixed_micro * fill["offer"] * (1 + o_ * fill["offer"] / avg_fill["bid"])
+            # each order pays its way: its expected gain if filled covers the fixed
+            # fee of the trades a filled order splits into (how often orders fill is
+            # in the household's own track record, ``factor`` below)
+            g_b = g - fee_fixed_micro * (1 + b_ / avg_fill["offer"])
+            g_o = g - fee_fixed_micro * (1 + o_ / avg_fill["bid"])
             b_ = np.where(g_b > 0, b_, 0)
             o_ = np.where(g_o > 0, o_, 0)
             bq[rows], oq[rows] = b_, o_

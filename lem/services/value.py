@@ -147,7 +147,7 @@ def _inputs_key(models, members: vd.Members, rules: list[vd.ValueRules], start: 
     for arr in (members.member, members.fuel_poor, members.max_buy, members.min_sell):
         h.update(np.asarray(arr).tobytes())
     h.update(json.dumps([_rules_json(r) for r in rules], sort_keys=True).encode())
-    h.update(f"{start.isoformat()}|{days}|{seed}".encode())
+    h.update(f"{start.isoformat()}|{days}|{seed}|v{vd.MODEL_VERSION}".encode())
     return h.hexdigest()
 
 

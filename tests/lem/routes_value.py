@@ -39,3 +39,12 @@ ROUTES = [
         kwargs=lambda w: {"slug": w.community.slug, "number": w.extra["rule"].number},
     ),
 ]
+
+ROUTES += [
+    Route(
+        "lem:order_preview",
+        roles("member"),
+        setup=_market,
+        query="?side=bid&quantity_wh=500&price=21",
+    ),
+]
