@@ -204,13 +204,15 @@ def simulate_year(
     # generation
     gen = np.zeros((P, M), dtype=np.float64)
     cache: dict[tuple, np.ndarray] = {}
+    sky: dict[tuple, tuple] = {}
     for j, s in enumerate(sites):
         if s.pv is None:
             continue
         key = (round(s.pv.latitude, 2), round(s.pv.longitude, 2), s.pv.tilt_deg, s.pv.azimuth_deg)
         if key not in cache:
-            unit = PvArray(latitude=key[0], longitude=key[1], tilt_deg=key[2], azimuth_deg=key[3], dc_w=1000)
-            cache[key] = profiles.pv_clearsky_dc_w(unit, mid)
+            if key[:2] not in sky:
+                sky[key[:2]] = _clear_sky(key[0], key[1], s.pv.altitude_m, mid)
+            cache[key] = _clearsky_dc_per_kw(sky[key[:2]], key[2], key[3])
         ac = np.minimum(cache[key] * s.pv.dc_w / 1000 * k * INVERTER_EFFICIENCY, s.pv.inverter_w)
         gen[:, j] += ac
     if any(s.wind_rated_w for s in sites):
@@ -254,6 +256,41 @@ def simulate_year(
         generation_wh=(gen.sum(axis=0) * h).astype(np.int64),
         battery_spare_wh=battery_spare,
     )
+
+
+def _clear_sky(lat: float, lon: float, altitude_m: float, times: pd.DatetimeIndex) -> tuple:
+    """Solar position and Ineichen clear sky at one spot, shared by every
+    orientation there (the costly part of `profiles.pv_clearsky_dc_w`)."""
+    pvlib = profiles._pvlib()
+    loc = pvlib.location.Location(lat, lon, tz="UTC", altitude=altitude_m)
+    sp = loc.get_solarposition(times)
+    cs = loc.get_clearsky(times, model="ineichen", solar_position=sp)
+    return sp, cs, pvlib.irradiance.get_extra_radiation(times)
+
+
+def _clearsky_dc_per_kw(sky: tuple, tilt_deg: float, azimuth_deg: float) -> np.ndarray:
+    """`profiles.pv_clearsky_dc_w` for a 1 kWp array from a shared clear sky
+    (same transposition, cell temperature, PVWatts DC and losses)."""
+    pvlib = profiles._pvlib()
+    sp, cs, dni_extra = sky
+    poa = (
+        pvlib.irradiance.get_total_irradiance(
+            tilt_deg,
+            azimuth_deg,
+            sp["apparent_zenith"],
+            sp["azimuth"],
+            cs["dni"],
+            cs["ghi"],
+            cs["dhi"],
+            dni_extra=dni_extra,
+            model="haydavies",
+        )["poa_global"]
+        .fillna(0.0)
+        .clip(lower=0.0)
+    )
+    temp_cell = pvlib.temperature.faiman(poa, 12.0, wind_speed=2.0)
+    dc = pvlib.pvsystem.pvwatts_dc(poa, temp_cell, 1000, profiles.GAMMA_PDC)
+    return np.clip(np.asarray(dc, dtype=float) * (1.0 - profiles.SYSTEM_LOSSES), 0.0, None)
 
 
 def _ou_mean_var(tau_s: float, t_s: float) -> float:
