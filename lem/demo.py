@@ -67,6 +67,7 @@ def seed(*, community: Community, stdout=None) -> Market:
     if market is not None:
         n = services.agents_run_due(market=market, now=now, horizon_periods=4)
         say(f"lem: market exists; agents placed {n} order(s) for the next periods")
+        _value_reports(market, actor, say)
         return market
 
     minutes = community.settlement_period_minutes
@@ -115,4 +116,41 @@ def seed(*, community: Community, stdout=None) -> Market:
     services.membership_fees_post(market=market, month=timezone.localtime(now).date(), actor=actor)
     n = services.agents_run_due(market=market, now=now, horizon_periods=4)
     say(f"lem: {HISTORY_HOURS} h of trading cleared, {settled} periods settled, {n} orders open for the next periods")
+    _propose_cheaper_membership(market, community, now, say)
+    _value_reports(market, actor, say)
     return market
+
+
+# issue 17: members propose dropping the per-trade fee and cutting the membership
+# fee; the value report models the change on every household before the vote
+PROPOSAL = {**DEMO_RULES, "fee_per_trade_pence": "0", "membership_fee": "1.00"}
+
+
+def _propose_cheaper_membership(market, community, now, say) -> None:
+    member = Membership.objects.filter(community=community, role=Role.MEMBER).select_related("user").first()
+    if member is None or market.rule_versions.filter(status="proposed").exists():
+        return
+    services.rule_propose(
+        market=market,
+        actor=member.user,
+        values=PROPOSAL,
+        effective_from=now + timedelta(days=14),
+        reason="No fee per trade and a £1.00 membership fee: the value report says most homes gain",
+    )
+    say("lem: a rules change (no fee per trade, membership £1.50 -> £1.00) is open for the members' vote")
+
+
+def _value_reports(market, actor, say) -> None:
+    """Queue the year's value report and the modelled effect of any open rules
+    vote (the worker replays the year once `make run` starts; idempotent)."""
+    from community.errors import DomainError
+    from lem.services.value import value_report_request
+
+    try:
+        r = value_report_request(market=market, actor=actor)
+        for rule in market.rule_versions.filter(status="proposed"):
+            value_report_request(market=market, actor=actor, rule=rule)
+    except DomainError as exc:
+        say(f"lem: no value report ({exc.message})")
+        return
+    say(f"lem: value report {r.get_status_display().lower()} (the worker replays the last year)")

@@ -103,7 +103,20 @@ def rule_propose(
         obj=rule,
         changes={k: str(v) for k, v in cleaned.items()},
     )
+    if rule.status == RuleVersion.Status.PROPOSED:
+        # issue 17: the modelled effect on every household, ready before members vote
+        transaction.on_commit(lambda: _model_proposal(rule.pk))
     return rule
+
+
+def _model_proposal(rule_pk: int) -> None:
+    from lem.services.value import value_report_request
+
+    rule = RuleVersion.objects.select_related("market__community").get(pk=rule_pk)
+    try:
+        value_report_request(market=rule.market, rule=rule)
+    except DomainError:
+        pass  # nothing to model yet (no sites): the vote page offers "Model this change"
 
 
 @transaction.atomic
