@@ -59,13 +59,14 @@ def pct(value, places: int = 0) -> str:
 
 @register.filter
 def kwh(value_wh) -> str:
-    """Wh as kWh for people, with thousands separators: 1396159 -> "1,396.2 kWh"."""
+    """Wh as kWh for people, with thousands separators: 1396159 -> "1,396 kWh", 750 -> "0.75 kWh"."""
     try:
         wh = float(value_wh)
     except (TypeError, ValueError):
         return "–"
     kwh_ = wh / 1000
-    return f"{kwh_:,.1f} kWh" if abs(kwh_) < 100 else f"{kwh_:,.0f} kWh"
+    digits = 2 if abs(kwh_) < 10 else 1 if abs(kwh_) < 100 else 0
+    return f"{kwh_:,.{digits}f} kWh"
 
 
 @register.simple_tag

@@ -28,7 +28,7 @@ def test_a_household_places_and_cancels_an_order_and_the_operator_clears(
     page.click("#order-form button[type=submit]")
     page.wait_for_selector("text=Order placed")
     row = page.locator("#my-orders tbody tr").first
-    assert "750" in row.inner_text() and "14.500" in row.inner_text()
+    assert "0.75 kWh" in row.inner_text() and "14.500" in row.inner_text()
     if os.environ.get("SCREENSHOT_DIR"):
         page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "lem-my-market.png"), full_page=True)
     # the public book shows the pseudonym, not the household's name

@@ -121,4 +121,4 @@ def test_the_order_form_preview_is_in_words(mw, client_as):
     page = client_as("member").get("/c/test-green/market/my/order-preview/?side=offer&quantity_wh=2000&price=9")
     text = page.content.decode()
     assert page.status_code == 200
-    assert "2.0 kWh" in text and "at or below the supplier&#x27;s export price" in text
+    assert "2.00 kWh" in text and "at or below the supplier&#x27;s export price" in text

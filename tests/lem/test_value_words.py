@@ -35,7 +35,7 @@ def test_the_month_against_the_supplier_in_words():
 
 def test_energy_for_people_in_kwh_with_separators():
     assert kwh(1396159) == "1,396 kWh"
-    assert kwh(1500) == "1.5 kWh"
+    assert kwh(1500) == "1.50 kWh" and kwh(750) == "0.75 kWh" and kwh(12345) == "12.3 kWh"
 
 
 @pytest.fixture
