@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import forms
 
+from community.uploads import MB, CappedFileField
+
 from .models import AccountEntry, Member, Resolution, ShareOffer, Society, Vote
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -101,9 +103,13 @@ class PaymentForm(forms.Form):
     received_on = forms.DateField(widget=DATE)
 
 
+STATEMENT_MAX_BYTES = 20 * MB  # a society's whole year of bank lines fits many times over
+
+
 class StatementForm(forms.Form):
-    statement = forms.FileField(required=False, label="Bank statement (CSV)")
-    text = forms.CharField(widget=forms.HiddenInput, required=False)
+    statement = CappedFileField(required=False, label="Bank statement (CSV)", max_bytes=STATEMENT_MAX_BYTES)
+    # the uploaded statement is kept server-side between preview and confirm (community.uploads)
+    stash = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class BudgetForm(forms.Form):

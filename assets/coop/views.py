@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from community import uploads
 from community.access import community_view, has_role
 from community.errors import DomainError
 from community.forms import apply_domain_error
@@ -345,15 +346,21 @@ def statement_import(request: HttpRequest, community, society, offer_id: int) ->
     offer = _offer(society, offer_id)
     form = forms.StatementForm(request.POST or None, request.FILES or None)
     preview = None
-    text = ""
+    stash = ""
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("statement")
-        text = upload.read().decode("utf-8-sig", errors="replace") if upload else form.cleaned_data.get("text", "")
         try:
+            if upload:
+                text = upload.read().decode("utf-8-sig", errors="replace")
+                stash = uploads.stash_text(text, kind="bank-statement")
+            else:
+                stash = form.cleaned_data.get("stash", "")
+                text = uploads.stash_read(stash, kind="bank-statement") if stash else ""
             if not text.strip():
                 raise DomainError("Choose the bank statement CSV file to import.", field="statement")
             if "confirm" in request.POST:
                 result = services.statement_import(offer=offer, text=text, actor=request.user)
+                uploads.stash_drop(stash, kind="bank-statement")
                 messages.success(
                     request,
                     f"Imported {len(result.matched)} payments (£{result.total:,}). "
@@ -366,7 +373,7 @@ def statement_import(request: HttpRequest, community, society, offer_id: int) ->
     return _render(
         request,
         "coop/statement.html",
-        {"community": community, "society": society, "offer": offer, "form": form, "preview": preview, "text": text},
+        {"community": community, "society": society, "offer": offer, "form": form, "preview": preview, "stash": stash},
         form,
     )
 

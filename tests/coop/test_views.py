@@ -95,7 +95,8 @@ def test_statement_import_previews_then_imports_only_on_confirm(world, client_as
     body = r.content.decode()
     assert r.status_code == 200 and "1 payments match" in body and "Line 3" in body
     assert Payment.objects.filter(application=app).count() == 0
-    r = c.post(_url("statement_import", society, offer_id=offer.pk), {"text": text, "confirm": "1"})
+    assert text not in body  # the statement stays on the server: the confirm form posts back a token
+    r = c.post(_url("statement_import", society, offer_id=offer.pk), {"stash": r.context["stash"], "confirm": "1"})
     assert r.status_code == 302
     app.refresh_from_db()
     assert app.paid == Decimal("300.00")
