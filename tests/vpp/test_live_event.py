@@ -37,6 +37,8 @@ def live_community(world):
     return world.community
 
 
+@pytest.mark.postgres
+@pytest.mark.mqtt
 @needs_postgres
 @needs_mqtt
 def test_a_whole_event_over_mosquitto_and_postgresql(
