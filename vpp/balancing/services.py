@@ -383,6 +383,10 @@ def _ignored(battery_ids: list[int], now: datetime) -> dict[int, DeviceCommand]:
 
 
 def _reason(delta_w: int, correction: corrective.Correction, measured: int, target: int, imp: int, exp: int) -> str:
+    if abs(delta_w) < SETPOINT_CHANGE_W:
+        return (
+            f"instruction renewed: the segment is on plan at {measured / 1000:.1f} kW (planned {target / 1000:.1f} kW)"
+        )
     if correction.at_limit:
         return correction.reason
     if measured > imp - 0:
