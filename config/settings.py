@@ -195,7 +195,7 @@ USE_TZ = True
 # --- static -------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))  # deploy: /srv/cem/static
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns if it is missing
 # Static files are collected (make run and deployments run collectstatic) and served by
 # whitenoise compressed (gzip/brotli) under content-hashed names with far-future cache
@@ -308,6 +308,14 @@ from kombu import Exchange, Queue  # noqa: E402
 CELERY_QUEUE_NAMES = ("dispatch", "market", "settlement", "ingest", "default")
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES]
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Optional read replica for reports and charts (config/replica.py): reads go
+# there only inside replica_reads(); writes and money paths stay on default.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="") or None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
 CELERY_TASK_ROUTES = {
     # latency-critical: VPP and balancing commands
     "vpp.tasks.*": {"queue": "dispatch"},
