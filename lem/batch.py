@@ -180,6 +180,7 @@ def settlement_settle_range(
         fee_bp=np.array([dom[r].fee_bp for r in ok], dtype=np.int64),
         fund_share_bp=np.array([dom[r].fund_share_bp for r in ok], dtype=np.int64),
         social_bp=np.array([dom[r].social_bp for r in ok], dtype=np.int64),
+        tolerance_bp=np.array([dom[r].tolerance_bp for r in ok], dtype=np.int64),
         fuel_poor=np.array([p.fuel_poor for p in parts], dtype=bool),
     )
     ip = np.array([dom[r].import_price for r in ok], dtype=np.int64)[:, None]

@@ -48,6 +48,13 @@ class RulesForm(forms.Form):
     fee_pct = forms.DecimalField(max_digits=5, decimal_places=2, label="Fee (% of value, each side)")
     membership_fee = forms.DecimalField(max_digits=14, decimal_places=2, label="Membership fee (£/month)")
     social_discount_pct = forms.DecimalField(max_digits=5, decimal_places=2, label="Social tariff discount (%)")
+    tolerance_band_pct = forms.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        initial=0,
+        label="Tolerance band (% of traded volume settled at the local price; 0 = none)",
+    )
     fund_share_pct = forms.DecimalField(max_digits=5, decimal_places=2, label="Share of fees to the community fund (%)")
     effective_from = forms.DateTimeField(label="Applies from (UTC, YYYY-MM-DD HH:MM)")
     reason = forms.CharField(max_length=300, required=False)

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from community.errors import DomainError
 from community.models import Community, JournalLine, Role
 from lem.models import (
     ClearingRun,
@@ -194,6 +195,18 @@ class Statement:
     periods_pending: int = 0
     sources: list[dict] = field(default_factory=list)
     days: list[dict] = field(default_factory=list)
+    tolerance_band_pct: Decimal = ZERO  # the rules' tolerance band in force at the month's start
+
+    @property
+    def tolerance_note(self) -> str:
+        """How deviations from what was traded were settled (seed 001 §3.5.1)."""
+        if not self.tolerance_band_pct:
+            return "Any difference between what you traded and what your meter measured is settled at the supplier's prices."
+        pct = f"{self.tolerance_band_pct.normalize():f}"
+        return (
+            f"Differences of up to {pct}% of what you traded in a half-hour are settled at the local price "
+            "you traded at; larger ones at the supplier's prices (the market's tolerance band)."
+        )
 
     @property
     def total(self) -> Decimal:
@@ -237,6 +250,10 @@ def statement(participant: Participant, month: date) -> Statement:
     month = month.replace(day=1)
     start, end = month_bounds(participant.market, month)
     s = Statement(participant, month)
+    try:
+        s.tolerance_band_pct = rules_in_force(participant.market, start).tolerance_band_pct
+    except DomainError:  # a market without approved rules has no band
+        s.tolerance_band_pct = ZERO
     agg = SettlementLine.objects.filter(
         participant=participant, period_start__gte=start, period_start__lt=end
     ).aggregate(

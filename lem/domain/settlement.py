@@ -18,15 +18,30 @@ balancing party and its backstop prices in place of "average price +- n%"):
 * sold but exported less (``shortfall``): the missing energy is bought from
   the supplier at the import price.
 
+Tolerance band (seed 001 §3.5.1, a rule option ``tolerance_bp``): a
+deviation up to that share of the member's traded volume settles at the
+member's local price of the period (the volume-weighted price of its trades
+on that side) instead of the backstop; the rest at the backstop. Lines
+``import_band``, ``spill_band``, ``export_band``, ``shortfall_band``;
+0 % (the default) keeps every deviation at the backstop.
+
 Members without trades simply import/export at the supplier's prices.
 
 Every money movement is a ``Transfer`` between two accounts, so the app
 can post each one as a balanced double-entry journal line. Local trades go
 through the ``market`` account (buyer -> market -> seller); any congestion
 rent left there (buyers and sellers in different price areas) goes to the
-``fund``, so the market account always nets to zero. Groups of values are
-rounded with the largest-remainder method, so the pence of a group add up
-exactly to the rounded exact total.
+``fund``, so the market account always nets to zero.
+
+Rounding (issue 14 item 9): every line is rounded to the penny on its own,
+half away from zero, so identical positions are always charged identically
+(three members importing 517 Wh each pay the same). Trades: each side of a
+trade is rounded on its own and the market's difference is the rent (never
+negative: a buyer's price is never below the seller's). Supplier lines: the
+supplier account is kept at the exact total rounded once; the few pence
+between that and the sum of the members' rounded lines are posted between
+the supplier and the ``rounding`` account, so the books stay exact and
+every period's accounts still net to zero.
 """
 
 from __future__ import annotations
@@ -45,6 +60,8 @@ MARKET = "market"
 SUPPLIER = "supplier"
 FUND = "fund"
 OPERATOR = "operator"
+ROUNDING = "rounding"
+BAND_KINDS = ("import_band", "spill_band", "export_band", "shortfall_band")
 
 
 class SettlementError(ValueError):
@@ -128,14 +145,15 @@ class Rules:
     fee_bp: int = 0
     fund_share_bp: int = 0
     social_bp: int = 0
+    tolerance_bp: int = 0  # tolerance band, basis points of the traded volume
 
     def __post_init__(self):
         if self.export_price > self.import_price:
             raise SettlementError("The export price cannot be above the import price.")
-        for name in ("fee_fixed_micro", "fee_bp", "fund_share_bp", "social_bp"):
+        for name in ("fee_fixed_micro", "fee_bp", "fund_share_bp", "social_bp", "tolerance_bp"):
             if getattr(self, name) < 0:
                 raise SettlementError(f"{name} cannot be negative.")
-        if self.fund_share_bp > BP or self.social_bp > BP or self.fee_bp > BP:
+        if self.fund_share_bp > BP or self.social_bp > BP or self.fee_bp > BP or self.tolerance_bp > BP:
             raise SettlementError("A percentage cannot be above 100%.")
 
 
@@ -167,6 +185,7 @@ class MemberPosition:
     spill_wh: int = 0
     export_to_supplier_wh: int = 0
     shortfall_wh: int = 0
+    band_wh: int = 0  # deviation settled at the local price (tolerance band)
 
 
 @dataclass
@@ -242,8 +261,8 @@ def settle_period(
     # 1. local trades via the market account
     buy_exact = [t.qty_wh * t.buyer_price for t in trades]
     sell_exact = [t.qty_wh * t.seller_price for t in trades]
-    buy_p = allocate_pennies(buy_exact)
-    sell_p = allocate_pennies(sell_exact)
+    buy_p = [round_half_up(x) for x in buy_exact]
+    sell_p = [round_half_up(x) for x in sell_exact]
     for t, bp_, sp in zip(trades, buy_p, sell_p, strict=False):
         pos[t.buyer].bought_wh += t.qty_wh
         pos[t.seller].sold_wh += t.qty_wh
@@ -252,7 +271,13 @@ def settle_period(
     rent = sum(buy_p) - sum(sell_p)
     out.append(_transfer(MARKET, FUND, rent, "rent"))
 
-    # 2. imbalance with the supplier at the backstop prices (seed 001 §3.5.1)
+    # 2. imbalance with the supplier at the backstop prices (seed 001 §3.5.1),
+    #    the part within the tolerance band at the member's local price
+    bought_value: dict[int, int] = defaultdict(int)
+    sold_value: dict[int, int] = defaultdict(int)
+    for t, be, se in zip(trades, buy_exact, sell_exact, strict=True):
+        bought_value[t.buyer] += be
+        sold_value[t.seller] += se
     sup_lines: list[tuple[int, str, int, int]] = []  # member, kind, wh, signed exact (+ member pays)
     for m in members:
         p = pos[m]
@@ -260,19 +285,32 @@ def settle_period(
         p.spill_wh = max(p.bought_wh - p.import_wh, 0)
         p.export_to_supplier_wh = max(p.export_wh - p.sold_wh, 0)
         p.shortfall_wh = max(p.sold_wh - p.export_wh, 0)
+        tol_b = p.bought_wh * rules.tolerance_bp // BP
+        tol_s = p.sold_wh * rules.tolerance_bp // BP
+        imp_b, spill_b = min(p.import_from_supplier_wh, tol_b), min(p.spill_wh, tol_b)
+        exp_b, short_b = min(p.export_to_supplier_wh, tol_s), min(p.shortfall_wh, tol_s)
+        p.band_wh = imp_b + spill_b + exp_b + short_b
+        buy_local = lambda wh, m=m, p=p: wh * bought_value[m] // p.bought_wh if wh else 0  # noqa: E731
+        sell_local = lambda wh, m=m, p=p: wh * sold_value[m] // p.sold_wh if wh else 0  # noqa: E731
         sup_lines += [
-            (m, "import", p.import_from_supplier_wh, p.import_from_supplier_wh * rules.import_price),
-            (m, "spill", p.spill_wh, -p.spill_wh * rules.export_price),
-            (m, "export", p.export_to_supplier_wh, -p.export_to_supplier_wh * rules.export_price),
-            (m, "shortfall", p.shortfall_wh, p.shortfall_wh * rules.import_price),
+            (m, "import", p.import_from_supplier_wh - imp_b, (p.import_from_supplier_wh - imp_b) * rules.import_price),
+            (m, "spill", p.spill_wh - spill_b, -(p.spill_wh - spill_b) * rules.export_price),
+            (m, "export", p.export_to_supplier_wh - exp_b, -(p.export_to_supplier_wh - exp_b) * rules.export_price),
+            (m, "shortfall", p.shortfall_wh - short_b, (p.shortfall_wh - short_b) * rules.import_price),
+            (m, "import_band", imp_b, buy_local(imp_b)),
+            (m, "spill_band", spill_b, -buy_local(spill_b)),
+            (m, "export_band", exp_b, -sell_local(exp_b)),
+            (m, "shortfall_band", short_b, sell_local(short_b)),
         ]
     sup_lines = [x for x in sup_lines if x[2]]
-    # round charges and credits separately so neither side borrows a penny
-    for sign in (1, -1):
-        group = [x for x in sup_lines if (x[3] > 0) == (sign > 0) and x[3] != 0]
-        pennies = allocate_pennies([abs(x[3]) for x in group])
-        for (m, kind, wh, _), pence in zip(group, pennies, strict=False):
-            out.append(_transfer(member_account(m), SUPPLIER, sign * pence, kind, m, wh))
+    # each line rounded on its own: identical positions pay identical pence
+    member_pence = 0
+    for m, kind, wh, ex in sup_lines:
+        pence = round_half_up(ex)
+        member_pence += pence
+        out.append(_transfer(member_account(m), SUPPLIER, pence, kind, m, wh))
+    # the supplier keeps the exact total rounded once; the difference to rounding
+    out.append(_transfer(SUPPLIER, ROUNDING, member_pence - round_half_up(sum(x[3] for x in sup_lines)), "rounding"))
 
     # 3. fees on local trades: each side pays fixed + bp of its trade value
     fee_exact: dict[int, int] = defaultdict(int)
@@ -281,7 +319,7 @@ def settle_period(
             fee_exact[t.buyer] += rules.fee_fixed_micro + be * rules.fee_bp // BP
             fee_exact[t.seller] += rules.fee_fixed_micro + se * rules.fee_bp // BP
     fee_members = sorted(fee_exact)
-    fee_p = allocate_pennies([fee_exact[m] for m in fee_members])
+    fee_p = [round_half_up(fee_exact[m]) for m in fee_members]
     for m, pence in zip(fee_members, fee_p, strict=False):
         out.append(_transfer(member_account(m), OPERATOR, pence, "fee", m))
     fund_cut, _ = split_pennies(sum(fee_p), [rules.fund_share_bp, BP - rules.fund_share_bp])
@@ -294,9 +332,9 @@ def settle_period(
         for t, bp_ in zip(trades, buy_p, strict=False):
             spent[t.buyer] += bp_ * MICRO
         for m, kind, _wh, ex in sup_lines:
-            if kind in ("import", "shortfall"):
+            if kind in ("import", "shortfall", "import_band", "shortfall_band"):
                 spent[m] += ex
-        disc = allocate_pennies([spent[m] * rules.social_bp // BP for m in poor])
+        disc = [round_half_up(spent[m] * rules.social_bp // BP) for m in poor]
         for m, pence in zip(poor, disc, strict=False):
             out.append(_transfer(FUND, member_account(m), pence, "social", m))
 
@@ -322,6 +360,8 @@ class StatementTotals:
     discount_pence: int = 0
     membership_fee_pence: int = 0
     supplier_only_pence: int = 0  # what the same meter data would cost with the supplier alone
+    band_wh: int = 0  # deviations settled at the local price (tolerance band)
+    band_pence: int = 0  # their net cost (+) / credit (-), included in the supplier figures
 
     @property
     def total_pence(self) -> int:
@@ -366,12 +406,18 @@ def statement_totals(
         elif t.kind == "local_sell":
             s.sold_local_wh += t.energy_wh
             s.local_income_pence += amt
-        elif t.kind in ("import", "shortfall"):
+        elif t.kind in ("import", "shortfall", "import_band", "shortfall_band"):
             s.from_supplier_wh += t.energy_wh
             s.supplier_cost_pence += amt if pays else -amt
-        elif t.kind in ("export", "spill"):
+            if t.kind in BAND_KINDS:
+                s.band_wh += t.energy_wh
+                s.band_pence += amt if pays else -amt
+        elif t.kind in ("export", "spill", "export_band", "spill_band"):
             s.to_supplier_wh += t.energy_wh
             s.supplier_income_pence += amt if not pays else -amt
+            if t.kind in BAND_KINDS:
+                s.band_wh += t.energy_wh
+                s.band_pence -= amt if not pays else -amt
         elif t.kind == "fee":
             s.fees_pence += amt
         elif t.kind == "social":
@@ -417,6 +463,14 @@ def _allocate_groups(exact: np.ndarray, group: np.ndarray, n_groups: int) -> np.
     return floors + (rank < left[group])
 
 
+def _rhu(x: np.ndarray) -> np.ndarray:
+    """``round_half_up`` element-wise (micro-pence -> pence, halves away from zero)."""
+    x = np.asarray(x, dtype=np.int64)
+    q, r = np.divmod(np.abs(x), MICRO)
+    q = q + (2 * r >= MICRO)
+    return np.where(x >= 0, q, -q)
+
+
 @dataclass
 class BatchResult:
     """Per (period, member) pennies; member pays positive amounts."""
@@ -433,6 +487,8 @@ class BatchResult:
     to_supplier_wh: np.ndarray
     rent: np.ndarray  # per period
     fund_cut: np.ndarray  # per period
+    rounding: np.ndarray | None = None  # per period: supplier -> rounding account, pence
+    band_wh: np.ndarray | None = None  # P x M, deviations settled at the local price
 
     @property
     def member_net(self) -> np.ndarray:
@@ -443,10 +499,12 @@ class BatchResult:
     def account_nets(self, p: int) -> dict[str, int]:
         """The period's net per account, like PeriodSettlement.net_by_account() negated
         (debit positive: what each account pays)."""
+        rounding = 0 if self.rounding is None else int(self.rounding[p])
         return {
-            "supplier": -int(self.supplier_cost[p].sum() - self.supplier_income[p].sum()),
+            "supplier": -int(self.supplier_cost[p].sum() - self.supplier_income[p].sum()) + rounding,
             "operator": -int(self.fees[p].sum()) + int(self.fund_cut[p]),
             "fund": -int(self.rent[p]) - int(self.fund_cut[p]) + int(self.discount[p].sum()),
+            "rounding": -rounding,
         }
 
 
@@ -467,6 +525,7 @@ def settle_batch(
     fund_share_bp: np.ndarray,
     social_bp: np.ndarray,
     fuel_poor: np.ndarray,
+    tolerance_bp: np.ndarray | None = None,
 ) -> BatchResult:
     """Settle P periods x M members at once (all readings present).
 
@@ -487,8 +546,8 @@ def settle_batch(
     se = tq * np.asarray(trade_seller_price, dtype=np.int64)
 
     # 1. local trades
-    buy_p = _allocate_groups(be, tp, P)
-    sell_p = _allocate_groups(se, tp, P)
+    buy_p = _rhu(be)
+    sell_p = _rhu(se)
     cell_b = tp * M + tb
     cell_s = tp * M + ts
     bought = np.bincount(cell_b, weights=tq, minlength=PM).astype(np.int64).reshape(P, M)
@@ -500,10 +559,16 @@ def settle_batch(
     rent = np.zeros(P, dtype=np.int64)
     np.add.at(rent, tp, buy_p - sell_p)
 
-    # 2. supplier imbalance: lines ordered (member, kind) per period; charges and credits apart
+    # 2. supplier imbalance, the part within the tolerance band at the local price
     imp = np.asarray(import_wh, dtype=np.int64)
     exp = np.asarray(export_wh, dtype=np.int64)
-    kinds_wh = np.stack(
+    vb = np.zeros(PM, dtype=np.int64)
+    np.add.at(vb, cell_b, be)
+    vs = np.zeros(PM, dtype=np.int64)
+    np.add.at(vs, cell_s, se)
+    vb, vs = vb.reshape(P, M), vs.reshape(P, M)
+    tol = np.zeros(P, dtype=np.int64) if tolerance_bp is None else np.asarray(tolerance_bp, dtype=np.int64)
+    dev = np.stack(
         (
             np.maximum(imp - bought, 0),
             np.maximum(bought - imp, 0),
@@ -512,19 +577,22 @@ def settle_batch(
         ),
         axis=2,
     )  # P x M x 4: import, spill, export, shortfall
+    tol_b = bought * tol[:, None] // BP
+    tol_s = sold * tol[:, None] // BP
+    band = np.minimum(dev, np.stack((tol_b, tol_b, tol_s, tol_s), axis=2))
+    kinds_wh = dev - band
     ip = np.asarray(import_price, dtype=np.int64)[:, None, None]
     ep = np.asarray(export_price, dtype=np.int64)[:, None, None]
     signed = kinds_wh * np.concatenate((ip, -ep, -ep, ip), axis=2)
-    flat = signed.reshape(-1)
-    period_of = np.repeat(np.arange(P), M * 4)
-    pennies = np.zeros(len(flat), dtype=np.int64)
-    for sign in (1, -1):
-        sel = np.flatnonzero(flat > 0) if sign > 0 else np.flatnonzero(flat < 0)
-        if len(sel):
-            pennies[sel] = sign * _allocate_groups(np.abs(flat[sel]), period_of[sel], P)
-    pennies = pennies.reshape(P, M, 4)
-    sc = pennies[:, :, 0] + pennies[:, :, 3]
-    si = -(pennies[:, :, 1] + pennies[:, :, 2])
+    local_b = band[:, :, :2] * vb[:, :, None] // np.maximum(bought, 1)[:, :, None]  # 0 where nothing bought
+    local_s = band[:, :, 2:] * vs[:, :, None] // np.maximum(sold, 1)[:, :, None]
+    band_signed = np.concatenate((local_b, local_s), axis=2) * np.array([1, -1, -1, 1])
+    pen = _rhu(signed) + _rhu(band_signed)  # each line rounded on its own
+    sc = pen[:, :, 0] + pen[:, :, 3]
+    si = -(pen[:, :, 1] + pen[:, :, 2])
+    exact_total = (signed + band_signed).reshape(P, M * 4).sum(axis=1)
+    rounding = pen.reshape(P, M * 4).sum(axis=1) - _rhu(exact_total)
+    kinds_wh = dev  # for the energy totals below (band included)
 
     # 3. fees: each side fixed + bp of its value; allocated over the period's trading members
     fixed = np.asarray(fee_fixed_micro, dtype=np.int64)
@@ -539,7 +607,7 @@ def settle_batch(
         party[cell_b[charged]] = True
         party[cell_s[charged]] = True
         cells = np.flatnonzero(party)  # ascending: period, then member
-        fees[cells] = _allocate_groups(fe[cells], cells // M, P)
+        fees[cells] = _rhu(fe[cells])
     fees = fees.reshape(P, M)
     fee_total = fees.sum(axis=1)
     fund = np.asarray(fund_share_bp, dtype=np.int64)
@@ -555,12 +623,11 @@ def settle_batch(
     disc = np.zeros((P, M), dtype=np.int64)
     poor = np.flatnonzero(np.asarray(fuel_poor, dtype=bool))
     if len(poor) and (sbp > 0).any():
-        spent = lc.reshape(P, M) * MICRO + signed[:, :, 0] + signed[:, :, 3]
+        spent = (
+            lc.reshape(P, M) * MICRO + signed[:, :, 0] + signed[:, :, 3] + band_signed[:, :, 0] + band_signed[:, :, 3]
+        )
         exact = spent[:, poor] * sbp[:, None] // BP
-        per = np.where(sbp[:, None] > 0, 1, 0)
-        rows = np.repeat(np.arange(P), len(poor))
-        d = _allocate_groups(exact.reshape(-1), rows, P).reshape(P, len(poor)) * per
-        disc[:, poor] = d
+        disc[:, poor] = _rhu(exact)
 
     return BatchResult(
         local_cost=lc.reshape(P, M),
@@ -575,4 +642,6 @@ def settle_batch(
         to_supplier_wh=kinds_wh[:, :, 1] + kinds_wh[:, :, 2],
         rent=rent,
         fund_cut=fund_cut,
+        rounding=rounding,
+        band_wh=band.sum(axis=2),
     )

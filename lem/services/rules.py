@@ -29,6 +29,7 @@ RULE_FIELDS = (
     "fee_pct",
     "membership_fee",
     "social_discount_pct",
+    "tolerance_band_pct",
     "fund_share_pct",
 )
 
@@ -47,6 +48,7 @@ def _clean_rules(values: dict) -> dict:
         ("fee_pct", "The fee percentage"),
         ("membership_fee", "The membership fee"),
         ("social_discount_pct", "The social tariff discount"),
+        ("tolerance_band_pct", "The tolerance band"),
         ("fund_share_pct", "The fund's share of fees"),
     ):
         if name in values and values[name] not in (None, ""):

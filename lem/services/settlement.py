@@ -74,6 +74,7 @@ def _rules_for(rule: RuleVersion, market: Market, period_start: datetime) -> sm.
         fee_bp=int(rule.fee_pct * 100),
         fund_share_bp=int(rule.fund_share_pct * 100),
         social_bp=int(rule.social_discount_pct * 100),
+        tolerance_bp=int(rule.tolerance_band_pct * 100),
     )
 
 
@@ -90,6 +91,10 @@ def _account(market: Market, key: str, cache: dict) -> LedgerAccount:
             sm.SUPPLIER: ("Supplier (balancing party)", LedgerAccount.Kind.LIABILITY),
             sm.FUND: ("Community fund", LedgerAccount.Kind.LIABILITY),
             sm.OPERATOR: ("Market operator fees", LedgerAccount.Kind.INCOME),
+            sm.ROUNDING: (
+                "Settlement rounding (pennies between per-member lines and exact totals)",
+                LedgerAccount.Kind.LIABILITY,
+            ),
             "bank": ("Market bank account", LedgerAccount.Kind.ASSET),
         }
         name, kind = names[key]

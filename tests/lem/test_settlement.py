@@ -9,6 +9,7 @@ from lem.domain.settlement import (
     MARKET,
     MICRO,
     OPERATOR,
+    ROUNDING,
     SUPPLIER,
     Meter,
     Rules,
@@ -16,6 +17,7 @@ from lem.domain.settlement import (
     Trade,
     allocate_pennies,
     member_account,
+    round_half_up,
     settle_period,
     split_pennies,
     statement_totals,
@@ -156,10 +158,20 @@ def test_settlement_reconciles_to_the_penny(trades, meters, p1, p2, fixed, fee_b
     # the market account is a pass-through
     assert net.get(MARKET, 0) == 0
     assert all(t.amount_pence > 0 for t in s.transfers)
-    # local money: buyers' pence == round(exact), sellers' likewise
-    buy = sum(t.amount_pence for t in s.transfers if t.kind == "local_buy")
-    exact = sum(t.qty_wh * t.buyer_price for t in ts)
-    assert abs(buy * MICRO - exact) <= MICRO // 2
+    # local money: each side of each trade is its exact value rounded half up on its own
+    # (issue 14 item 9: identical trades are charged identically)
+    buys = {t.ref: t.amount_pence for t in s.transfers if t.kind == "local_buy"}
+    for t in ts:
+        assert buys.get(t.trade_id, 0) == round_half_up(t.qty_wh * t.buyer_price)
+    # the supplier account holds the exact supplier total rounded once; the few pence
+    # between that and the members' own rounded lines sit in the rounding account
+    exact_sup = sum(
+        (p.import_from_supplier_wh + p.shortfall_wh) * rules.import_price
+        - (p.spill_wh + p.export_to_supplier_wh) * rules.export_price
+        for p in s.positions.values()
+    )
+    assert net.get(SUPPLIER, 0) == round_half_up(exact_sup)
+    assert abs(net.get(ROUNDING, 0)) <= 4 * len(s.positions)
     # energy: the supplier's net delivery equals the metered net import
     sup = sum(
         p.import_from_supplier_wh + p.shortfall_wh - p.spill_wh - p.export_to_supplier_wh for p in s.positions.values()
@@ -199,6 +211,7 @@ def test_settlement_reconciles_to_the_penny(trades, meters, p1, p2, fixed, fee_b
             st.integers(0, 1000),
             st.integers(0, 10_000),
             st.sampled_from([0, 0, 1500, 10_000]),
+            st.sampled_from([0, 0, 500, 2500]),  # tolerance band (item 8)
         ),
         min_size=4,
         max_size=4,
@@ -216,9 +229,15 @@ def test_the_batch_settlement_equals_period_by_period_settlement_to_the_penny(
     trades.sort(key=lambda t: t[0])  # stable: trade id = position
     rules = [
         Rules(
-            import_price=max(a, b), export_price=min(a, b), fee_fixed_micro=f, fee_bp=bp, fund_share_bp=fs, social_bp=so
+            import_price=max(a, b),
+            export_price=min(a, b),
+            fee_fixed_micro=f,
+            fee_bp=bp,
+            fund_share_bp=fs,
+            social_bp=so,
+            tolerance_bp=tol,
         )
-        for a, b, f, bp, fs, so in raw_rules[:P]
+        for a, b, f, bp, fs, so, tol in raw_rules[:P]
     ]
     imp = np.array([[raw_meters[p * M + m][0] for m in range(M)] for p in range(P)])
     exp = np.array([[raw_meters[p * M + m][1] for m in range(M)] for p in range(P)])
@@ -238,6 +257,7 @@ def test_the_batch_settlement_equals_period_by_period_settlement_to_the_penny(
         fund_share_bp=np.array([r.fund_share_bp for r in rules]),
         social_bp=np.array([r.social_bp for r in rules]),
         fuel_poor=np.array(poor[:M]),
+        tolerance_bp=np.array([r.tolerance_bp for r in rules]),
     )
     for p in range(P):
         ts = [Trade(i, t[1], t[2], t[3], t[4], t[5]) for i, t in enumerate(trades) if t[0] == p]
@@ -253,8 +273,10 @@ def test_the_batch_settlement_equals_period_by_period_settlement_to_the_penny(
             k = by_kind(one, m)
             assert res.local_cost[p, m] == k.get("local_buy", 0)
             assert res.local_income[p, m] == -k.get("local_sell", 0)
-            assert res.supplier_cost[p, m] == k.get("import", 0) + k.get("shortfall", 0)
-            assert res.supplier_income[p, m] == -(k.get("export", 0) + k.get("spill", 0))
+            cost = ("import", "shortfall", "import_band", "shortfall_band")
+            income = ("export", "spill", "export_band", "spill_band")
+            assert res.supplier_cost[p, m] == sum(k.get(x, 0) for x in cost)
+            assert res.supplier_income[p, m] == -sum(k.get(x, 0) for x in income)
             assert res.fees[p, m] == k.get("fee", 0)
             assert res.discount[p, m] == -k.get("social", 0)
             assert res.member_net[p, m] == one.member_bill(m)
@@ -262,3 +284,69 @@ def test_the_batch_settlement_equals_period_by_period_settlement_to_the_penny(
         assert nets["supplier"] == -net.get(SUPPLIER, 0)
         assert nets["operator"] == -net.get(OPERATOR, 0)
         assert nets["fund"] == -net.get(FUND, 0)
+        assert nets["rounding"] == -net.get(ROUNDING, 0)
+
+
+# ------------------------------------------------------------------ issue 14 items 8 and 9
+
+
+def test_identical_positions_are_charged_identically():
+    # three members each importing 517 Wh at 30 p/kWh (15.51 p) with no trades
+    s = settle_period(members=[1, 2, 3], trades=[], meters={m: Meter(517, 0) for m in (1, 2, 3)}, rules=RULES)
+    assert [s.member_bill(m) for m in (1, 2, 3)] == [16, 16, 16]
+    net = s.net_by_account()
+    assert net[SUPPLIER] == 47  # round(46.53): the supplier's exact total rounded once
+    assert net[ROUNDING] == 1  # the extra penny, kept on the books
+    assert sum(net.values()) == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9000), st.integers(0, 9000)), min_size=1, max_size=4),
+    st.integers(1, 4),
+    st.integers(0, 50_000),
+    st.integers(0, 50_000),
+    st.lists(st.tuples(st.integers(1, 4000), st.integers(0, 40_000)), max_size=3),
+    st.sampled_from([0, 500, 2500]),
+)
+def test_members_in_identical_positions_always_pay_identical_pence(meters, copies, p1, p2, trades, tol):
+    """Each distinct (meter, trades) position is given to ``copies`` members:
+    every copy's bill, line by line, is the same."""
+    rules = Rules(import_price=max(p1, p2), export_price=min(p1, p2), fee_bp=100, tolerance_bp=tol)
+    members, ms, ts = [], {}, []
+    seller = 10_000
+    for k, (imp, exp) in enumerate(meters):
+        for c in range(copies):
+            m = 100 * k + c
+            members.append(m)
+            ms[m] = Meter(imp, exp)
+            for j, (q, price) in enumerate(trades):
+                ts.append(Trade(len(ts), m, seller + 1000 * k + 10 * c + j, q, price, price))
+                ms[seller + 1000 * k + 10 * c + j] = Meter(0, q)
+    s = settle_period(members=members, trades=ts, meters=ms, rules=rules)
+    for k in range(len(meters)):
+        bills = {s.member_bill(100 * k + c) for c in range(copies)}
+        assert len(bills) == 1
+
+
+def test_the_tolerance_band_settles_small_deviations_at_the_local_price():
+    band = Rules(import_price=30 * P, export_price=10 * P, tolerance_bp=500)  # 5 %
+    trade = [Trade(1, 1, 2, 10_000, 20 * P, 20 * P)]
+    # imported 400 Wh more than bought: inside 5 % of 10,000 -> at the local 20 p, not 30 p
+    s = settle_period(members=[1, 2], trades=trade, meters={1: Meter(10_400, 0), 2: Meter(0, 10_000)}, rules=band)
+    k = by_kind(s, 1)
+    assert k.get("import_band") == 8 and "import" not in k
+    s0 = settle_period(members=[1, 2], trades=trade, meters={1: Meter(10_400, 0), 2: Meter(0, 10_000)}, rules=RULES)
+    assert by_kind(s0, 1).get("import") == 12  # 0 % keeps today's behaviour
+    # 2,000 Wh over: 500 Wh in the band at 20 p, 1,500 Wh at the backstop 30 p
+    s = settle_period(members=[1, 2], trades=trade, meters={1: Meter(12_000, 0), 2: Meter(0, 10_000)}, rules=band)
+    k = by_kind(s, 1)
+    assert (k.get("import_band"), k.get("import")) == (10, 45)
+    # used 300 Wh less than bought: credited at the local 20 p (6 p), not the export 10 p (3 p)
+    s = settle_period(members=[1, 2], trades=trade, meters={1: Meter(9_700, 0), 2: Meter(0, 10_000)}, rules=band)
+    assert by_kind(s, 1).get("spill_band") == -6
+    # the seller exported 200 Wh less than sold: buys them at its local price
+    s = settle_period(members=[1, 2], trades=trade, meters={1: Meter(10_000, 0), 2: Meter(0, 9_800)}, rules=band)
+    assert by_kind(s, 2).get("shortfall_band") == 4
+    st2 = statement_totals(2, s.transfers, supplier_only_micro=0)
+    assert st2.band_wh == 200 and st2.band_pence == 4
