@@ -9,8 +9,21 @@ def _devices(w):
     from tests.assets.factories import device
 
     if "battery" not in w.extra:
+        from django.utils import timezone
+
+        from community.models import ConsentRecord
+
         w.extra["battery"] = device(w.site, "battery", uid="matrix-bat", rated_power_w=5000)
         w.extra["neighbour_battery"] = device(w.neighbour_site, "battery", uid="matrix-nbat", rated_power_w=5000)
+        # the household lets the platform steer its battery (every command passes the consent gate)
+        ConsentRecord.objects.create(
+            community=w.community,
+            user=w.users["member"],
+            purpose=ConsentRecord.Purpose.VPP,
+            scope=f"device:{w.extra['battery'].pk}",
+            text="I let the community's platform charge and discharge my battery within my limits.",
+            granted_at=timezone.now() - timezone.timedelta(minutes=1),
+        )
 
 
 def _site(w):
