@@ -355,5 +355,9 @@ LOGGING = {
         "transitions": {"level": "WARNING"},
         # the embedded broker's PUBACK timeouts while a slow consumer catches up are expected
         "amqtt": {"level": "ERROR"},
+        # a successful login is not news; lockouts (WARNING) still show
+        "axes": {"level": "WARNING"},
+        # the embedded filesystem transport has no host name, by design
+        "kombu.connection": {"level": "ERROR"},
     },
 }
