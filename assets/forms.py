@@ -1,11 +1,13 @@
 from django import forms
 
 from assets.domain import kinds
+from community.uploads import MB, CappedFileField
 
 
 class ReadingsImportForm(forms.Form):
-    file = forms.FileField(
-        help_text="CSV with meter_id, period_start, import_wh, export_wh (or import_kwh/export_kwh)."
+    file = CappedFileField(
+        help_text="CSV with meter_id, period_start, import_wh, export_wh (or import_kwh/export_kwh).",
+        max_bytes=50 * MB,  # a year of half-hourly readings for ~300 meters
     )
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run (check only, write nothing)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from community.uploads import MB, CappedFileField
 from planning.domain.preferences import CRITERIA, CRITERIA_LABELS
 from planning.models import EPC_CHOICES, OPTION_CHOICES, Milestone
 
@@ -19,7 +20,7 @@ class PlanForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(required=False, help_text="CSV, UTF-8, with a header row.")
+    file = CappedFileField(required=False, help_text="CSV, UTF-8, with a header row.", max_bytes=20 * MB)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="…or paste CSV")
     source = forms.CharField(
         max_length=200,

@@ -63,3 +63,18 @@ def test_a_bank_statement_over_its_cap_is_refused_before_parsing(world, client_a
     response = client_as("treasurer").post(url, {"statement": big})
     assert response.status_code == 400
     assert "this import takes at most 20.0 MB" in response.content.decode()
+
+
+def test_a_readings_import_with_many_bad_rows_shows_the_first_fifty_and_a_count(world, client_as):
+    from django.urls import reverse
+
+    rows = "".join(f"nope-{i},2026-01-01T00:00:00Z,1,0\n" for i in range(300))
+    upload = SimpleUploadedFile("r.csv", ("meter_id,period_start,import_wh,export_wh\n" + rows).encode())
+    response = client_as("asset_operator").post(
+        reverse("assets:readings_import", kwargs={"slug": world.community.slug}), {"file": upload, "dry_run": "on"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "300 bad rows" in body
+    assert "…and 250 more rows with problems" in body
+    assert "nope-299" not in body
