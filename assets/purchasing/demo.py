@@ -35,7 +35,7 @@ from community.errors import DomainError
 from community.models import Community, Membership, Role, Site
 
 from . import selectors, services
-from .models import Campaign, Installation, Offer
+from .models import Campaign, Installation, Offer, Registration
 
 DONE = "Bramley Solar Together 2025"
 OPEN = "Bramley Warm Homes 2026"
@@ -173,9 +173,10 @@ def _done_campaign(community, installers, stdout) -> Campaign:
         home = _home(site, rng)
         packages = [pv] + ([bat] if home["fuse_a"] >= 80 and rng.random() < 0.4 else [])
         try:
-            services.registration_submit(
+            reg, _ = services.registration_submit(
                 campaign=c, user=user, site=site, packages=packages, home=home, now=T(230 - regs)
             )
+            Registration.objects.filter(pk=reg.pk).update(created_at=T(230 - regs))
             regs += 1
         except DomainError:
             continue
@@ -408,10 +409,7 @@ def _open_campaign(community, installers, stdout) -> Campaign:
     return c
 
 
-def seed(*, community: Community, stdout=None) -> None:
-    if Campaign.objects.filter(community=community, name__in=[DONE, OPEN]).count() == 2:
-        _say(stdout, "already there")
-        return
+def _seed(community: Community, stdout) -> Campaign:
     with transaction.atomic():
         installers = _installers(community)
         done = Campaign.objects.filter(community=community, name=DONE).first() or _done_campaign(
@@ -419,17 +417,19 @@ def seed(*, community: Community, stdout=None) -> None:
         )
         if not Campaign.objects.filter(community=community, name=OPEN).exists():
             _open_campaign(community, installers, stdout)
+    return done
+
+
+def seed(*, community: Community, stdout=None) -> None:
+    if Campaign.objects.filter(community=community, name__in=[DONE, OPEN]).count() == 2:
+        _say(stdout, "already there")
+        done = Campaign.objects.get(community=community, name=DONE)
+    else:
+        done = _seed(community, stdout)
     s = selectors.campaign_stats(done)
-    households = max(
-        1,
-        Offer.objects.filter(registration__campaign=done, status=Offer.Status.INSTALLED)
-        .values("registration")
-        .distinct()
-        .count(),
-    )
     _say(
         stdout,
-        f"households saved £{s.saving_vs_alone_gbp:,.0f} against buying alone ({s.saving_vs_alone_pct:.0f} %), "
-        f"£{s.saving_vs_alone_gbp / households:,.0f} per home, and £{s.annual_savings_gbp / households:,.0f} "
-        f"per home per year off their bills; {s.installed_kwp} kWp installed, acceptance {s.acceptance_rate:.0%}",
+        f"households saved £{s.saving_vs_alone_gbp:,.0f} against buying alone ({s.saving_vs_alone_pct:.0f} %): "
+        f"£{s.saving_per_home_gbp:,} per home, and £{s.bill_savings_per_home_gbp:,} per home per year off their bills; "
+        f"{s.installed_kwp} kWp installed; {s.acceptance_rate:.0%} of households offered accepted",
     )

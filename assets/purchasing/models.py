@@ -317,6 +317,14 @@ class YieldCheck(models.Model):
     checked_at = models.DateTimeField()
 
     @property
+    def metered_kwh(self) -> int:
+        return round(self.metered_wh / 1000)
+
+    @property
+    def expected_kwh(self) -> int:
+        return round(self.expected_wh / 1000)
+
+    @property
     def ratio(self) -> float:
         return self.metered_wh / self.expected_wh if self.expected_wh else 0.0
 

@@ -45,6 +45,23 @@ class CampaignStats:
     group_price_gbp: Decimal  # sum of accepted offers
     market_price_gbp: Decimal  # what the same kit costs buying alone
     annual_savings_gbp: Decimal
+    households_accepted: int = 0
+
+    @property
+    def saving_per_home_gbp(self) -> Decimal:
+        return (
+            (self.saving_vs_alone_gbp / self.households_accepted).quantize(Decimal("1"))
+            if self.households_accepted
+            else Decimal(0)
+        )
+
+    @property
+    def bill_savings_per_home_gbp(self) -> Decimal:
+        return (
+            (self.annual_savings_gbp / self.households_accepted).quantize(Decimal("1"))
+            if self.households_accepted
+            else Decimal(0)
+        )
 
     @property
     def saving_vs_alone_gbp(self) -> Decimal:
@@ -82,6 +99,7 @@ def campaign_stats(campaign: Campaign) -> CampaignStats:
         group_price_gbp=counts["price"] or Decimal("0"),
         market_price_gbp=counts["market"] or Decimal("0"),
         annual_savings_gbp=counts["savings"] or Decimal("0"),
+        households_accepted=accepted_households,
     )
 
 
