@@ -217,3 +217,30 @@ class RejectedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic}: {self.reason}"
+
+
+class MeterCorrection(models.Model):
+    """A hand correction of one interval reading (issue 9 §6): who, when, why and
+    the value it replaced. Readings settle money, so they are never edited in the
+    admin; ``assets.services.meter_reading_correct`` writes the reading and this
+    row in one transaction and asks the market to re-settle the period (the
+    reading's ``received_at`` moves, which lem's settlement treats as late data)."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="corrections")
+    period_start = models.DateTimeField()
+    previous_import_wh = models.PositiveIntegerField(null=True, blank=True, help_text="None: no reading before.")
+    previous_export_wh = models.PositiveIntegerField(null=True, blank=True)
+    import_wh = models.PositiveIntegerField()
+    export_wh = models.PositiveIntegerField()
+    reason = models.TextField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    corrected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-corrected_at", "-id"]
+        indexes = [models.Index(fields=["meter", "period_start"], name="correction_meter_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.meter} {self.period_start:%Y-%m-%d %H:%M}: {self.previous_import_wh} → {self.import_wh} Wh"
