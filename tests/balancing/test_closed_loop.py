@@ -140,3 +140,38 @@ def test_a_step_run_twice_at_the_same_moment_acts_once(world):
     assert first is not None
     assert services.control_step(segment=stale_copy, now=loop.now) is None
     assert ControlStep.objects.filter(segment=seg).count() == 1
+
+
+def test_a_broker_outage_means_safe_mode_no_pile_of_commands_and_control_resumes_after(world, monkeypatch):
+    from assets import services as asset_services
+    from vpp.balancing import services
+
+    seg, _, _ = estate(world, homes=3, import_limit_w=6_000)
+    loop = Loop(seg, NOON, clearsky_index=1.0)
+    _plan(seg, NOON, -6_000)
+    for _ in range(3):
+        loop.minute()
+    # the broker goes away: nothing reaches the platform, nothing leaves it
+    monkeypatch.setattr("assets.mqtt.publisher.publish", lambda *a, **k: False)
+    loop.silent = {d.pk for d in loop.devices}
+    loop.clearsky_index = 0.1
+    for _ in range(4):
+        loop.physics()
+        seg.refresh_from_db()
+        services.control_step(segment=seg, now=loop.now)
+    seg.refresh_from_db()
+    assert seg.mode == Segment.Mode.SAFE
+    assert Alarm.objects.filter(segment=seg, kind=Alarm.Kind.STALE_TELEMETRY, cleared_at__isnull=True).count() >= 3
+    # at most one open instruction per battery: the controller did not pile up commands while blind
+    open_per_device = {}
+    for c in DeviceCommand.objects.filter(device__site__network_node=seg.node, status__in=["pending", "sent"]):
+        open_per_device[c.device_id] = open_per_device.get(c.device_id, 0) + 1
+    assert all(n <= 1 for n in open_per_device.values()), open_per_device
+    # the broker is back: pending commands still in their lease are resent, telemetry flows, control resumes
+    monkeypatch.setattr("assets.mqtt.publisher.publish", lambda *a, **k: True)
+    asset_services.commands_resend_pending(now=loop.now)
+    loop.silent = set()
+    during = [loop.minute()[0] for _ in range(4)]
+    seg.refresh_from_db()
+    assert seg.mode == Segment.Mode.NORMAL
+    assert max(during[1:]) <= seg.import_limit_w, during
