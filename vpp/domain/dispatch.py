@@ -182,7 +182,10 @@ def solve(problem: Problem) -> Plan:
         A_eq=a_eq,
         b_eq=target,
         bounds=bounds,
-        method="highs",
+        # dual simplex without presolve: ~30 % faster on these problems (bench/dispatch.py),
+        # same optimum -- presolve finds little to remove in a bounds-and-one-equality-per-period LP
+        method="highs-ds",
+        options={"presolve": False},
     )
     if res.status != 0:  # pragma: no cover - the model is always feasible (s absorbs any gap)
         raise DispatchError(f"the solver failed: {res.message}")
