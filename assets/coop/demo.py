@@ -78,7 +78,12 @@ def _meters(community, school):
         gen, _ = Meter.objects.get_or_create(
             serial=GEN_SERIAL, defaults={"site": school, "device": device, "kind": Meter.Kind.GENERATION}
         )
-    exp, _ = Meter.objects.get_or_create(serial=EXPORT_MPAN, defaults={"site": school, "kind": Meter.Kind.SITE})
+    # The school's own import/export meter is what the array's export leaves through: use it
+    # if the school has one; never add a second site meter (community charts would count the
+    # school's export twice).
+    exp = Meter.objects.filter(site=school, kind=Meter.Kind.SITE).exclude(serial=EXPORT_MPAN).order_by("pk").first()
+    if exp is None:
+        exp, _ = Meter.objects.get_or_create(serial=EXPORT_MPAN, defaults={"site": school, "kind": Meter.Kind.SITE})
     return gen, exp
 
 
@@ -88,8 +93,8 @@ def _readings(school, gen_meter, export_meter, until: datetime) -> None:
     from assets.domain import profiles
     from assets.models import IntervalReading
 
-    if export_meter.readings.exists():
-        return
+    if export_meter.readings.filter(period_start__lt=READINGS_FROM + pd.Timedelta(days=1)).exists():
+        return  # seeded before (idempotent)
     times = pd.date_range(READINGS_FROM, until, freq="30min", inclusive="left")
     if len(times) == 0:
         return
@@ -152,19 +157,21 @@ def _export(school, export_meter, times: pd.DatetimeIndex, gen_wh: np.ndarray, m
         demand_w[mask] = per_kwh[slots] * SCHOOL_KWH_YEAR
     demand_wh = (demand_w * minutes / 60).astype(np.int64)
     export_wh = gen_wh - np.minimum(gen_wh, demand_wh)
+    import_wh = demand_wh - np.minimum(gen_wh, demand_wh)  # the school's site meter: both directions
     IntervalReading.objects.bulk_create(
         [
             IntervalReading(
                 meter=export_meter,
                 period_start=t,
                 period_minutes=int(pm),
-                import_wh=0,
+                import_wh=int(i),
                 export_wh=int(e),
                 source=IntervalReading.Source.CSV,
             )
-            for t, e, pm in zip(times.to_pydatetime(), export_wh, minutes, strict=True)
+            for t, i, e, pm in zip(times.to_pydatetime(), import_wh, export_wh, minutes, strict=True)
         ],
         batch_size=5000,
+        ignore_conflicts=True,  # half-hours the school's meter already reported stand
     )
 
 

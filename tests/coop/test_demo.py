@@ -30,3 +30,17 @@ def test_the_demo_society_has_a_year_of_accounts_and_a_distribution_ready_to_run
     )
     assert preview.totals["interest"] > 0 and preview.max_rate >= society.target_interest_rate
     assert ledger_verify(world.community).ok
+
+
+def test_the_demo_uses_the_schools_meters_and_never_adds_a_second_site_meter(world):
+    """Issue 14 item 15: the school's export must not be counted twice."""
+    from assets.models import Meter
+
+    own = Meter.objects.create(site=world.school, kind=Meter.Kind.SITE, serial="SCHOOL-MPAN-1")
+    society = demo.seed(community=world.community, readings_until=datetime(2025, 1, 2, tzinfo=UTC))
+    asset = society.assets.get()
+    assert list(Meter.objects.filter(site=world.school, kind=Meter.Kind.SITE)) == [own]
+    assert asset.export_meter == own
+    assert asset.generation_meter.kind == Meter.Kind.GENERATION and asset.generation_meter.site == world.school
+    # the school's site meter carries both directions: it imports at night
+    assert own.readings.filter(import_wh__gt=0).exists() and own.readings.filter(export_wh__gt=0).exists()
