@@ -22,7 +22,7 @@ from assets.command_gate import command_refusal, command_refusals
 from assets.domain import kinds, payloads, topics
 from assets.domain.csv_readings import CsvError, parse_readings_csv
 from assets.domain.intervals import CounterPoint, counters_to_intervals, floor_period
-from assets.models import Device, DeviceCommand, IntervalReading, Meter, RejectedMessage, Telemetry
+from assets.models import Device, DeviceCommand, IntervalReading, Meter, MeterCorrection, RejectedMessage, Telemetry
 from assets.mqtt import mosquitto
 from community.errors import DomainError
 from community.models import Community, Site
@@ -747,3 +747,77 @@ def readings_import_csv(
 def ready_by_time(device: Device) -> time:
     hh, mm = (device.limits.get("ready_by") or "07:00").split(":")
     return time(int(hh), int(mm))
+
+
+RESETTLE_TASK = "lem.tasks.settle_due"  # by name: assets never imports lem
+
+
+def meter_reading_correct(
+    *,
+    meter: Meter,
+    period_start: datetime,
+    import_wh: int,
+    export_wh: int,
+    reason: str,
+    actor: Any,
+) -> MeterCorrection:
+    """Correct (or fill) one interval reading by hand, the only way besides ingest.
+
+    Records who, when, why and the previous value (``MeterCorrection``) and an
+    audit row in the same transaction; after commit asks the market to re-settle
+    (lem's settlement sees the reading's new ``received_at`` as late data, bumps
+    the settlement's revision and reverses the old ledger entry). Correcting to
+    the value already stored changes nothing and returns the last correction."""
+    from celery import current_app
+
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise DomainError("Say why the reading is corrected (e.g. the meter read on site).", field="reason")
+    values = {}
+    for name, value in (("import_wh", import_wh), ("export_wh", export_wh)):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise DomainError(f"{name} must be a whole number of Wh.", field=name) from None
+        if number < 0 or number > 10_000_000:
+            raise DomainError(f"{name} must be between 0 and 10,000,000 Wh.", field=name)
+        values[name] = number
+    if period_start.tzinfo is None:
+        raise DomainError("period_start needs a time zone (UTC).", field="period_start")
+    minutes = meter.site.community.settlement_period_minutes
+    if floor_period(period_start, timedelta(minutes=minutes)) != period_start:
+        raise DomainError(f"period_start must start a {minutes}-minute period.", field="period_start")
+    if period_start > timezone.now():
+        raise DomainError("A reading cannot be corrected before its period has happened.", field="period_start")
+    with transaction.atomic():
+        reading = IntervalReading.objects.select_for_update().filter(meter=meter, period_start=period_start).first()
+        before = (reading.import_wh, reading.export_wh) if reading else (None, None)
+        if before == (values["import_wh"], values["export_wh"]):
+            last = MeterCorrection.objects.filter(meter=meter, period_start=period_start).first()
+            if last is not None:
+                return last
+        if reading is None:
+            reading = IntervalReading(
+                meter=meter, period_start=period_start, period_minutes=minutes, source=IntervalReading.Source.ESTIMATE
+            )
+        reading.import_wh, reading.export_wh = values["import_wh"], values["export_wh"]
+        reading.save()  # received_at moves: the market re-settles the period as late data
+        correction = MeterCorrection.objects.create(
+            meter=meter,
+            period_start=period_start,
+            previous_import_wh=before[0],
+            previous_export_wh=before[1],
+            corrected_by=actor if getattr(actor, "is_authenticated", False) else None,
+            reason=reason,
+            **values,
+        )
+        audit_record(
+            actor=actor,
+            action="assets.reading_correct",
+            community=meter.site.community,
+            obj=correction,
+            summary=f"Corrected meter {meter.serial} at {period_start:%Y-%m-%d %H:%M}: {reason}"[:300],
+            changes={"before": {"import_wh": before[0], "export_wh": before[1]}, "after": values},
+        )
+        transaction.on_commit(lambda: current_app.send_task(RESETTLE_TASK))
+    return correction
