@@ -49,10 +49,10 @@ class RequirementForm(forms.Form):
     product = forms.ChoiceField(choices=Requirement.Product.choices)
     direction = forms.ChoiceField(choices=Requirement.Direction.choices)
     starts_at = forms.DateTimeField(
-        label="Window starts (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label="Window starts (UK time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
-        label="Window ends (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label="Window ends (UK time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     kw_wanted = forms.DecimalField(label="kW wanted", max_digits=10, decimal_places=1)
     notice_minutes = forms.IntegerField(initial=60, label="Notice to households (minutes)")
