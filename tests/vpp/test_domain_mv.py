@@ -88,9 +88,7 @@ def test_with_no_delivery_what_is_left_goes_to_the_fund():
     revenue=st.decimals(min_value=0, max_value=5000, places=2),
     fee=st.decimals(min_value=0, max_value=100, places=2),
     fund=st.decimals(min_value=0, max_value=100, places=2),
-    parts=st.lists(
-        st.tuples(st.integers(0, 20000), st.integers(0, 10000), st.booleans()), min_size=0, max_size=15
-    ),
+    parts=st.lists(st.tuples(st.integers(0, 20000), st.integers(0, 10000), st.booleans()), min_size=0, max_size=15),
 )
 def test_the_parts_always_add_up_to_the_revenue_to_the_penny(revenue, fee, fund, parts):
     rule = sharing.Rule(fee, fund, Decimal("0.05"), Decimal("0.25"))
