@@ -46,7 +46,7 @@ from .agent import (
 from .fees import membership_fee_pence
 from .settlement import BP, MICRO
 
-MODEL_VERSION = 4  # part of a stored report's key: bump when the replay's results change
+MODEL_VERSION = 5  # part of a stored report's key: bump when the replay's results change
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
@@ -60,9 +60,10 @@ def _at(x, idx):
     return a[idx] if a.ndim else a
 
 
-def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M) -> np.ndarray:
+def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M, fee_fixed_micro=0, fee_bp=0) -> np.ndarray:
     """Micro-pence each site gained by trading over one day's periods against
-    the supplier alone (settlement's rules: spill at export, shortfall at import)."""
+    the supplier alone (settlement's rules: spill at export, shortfall at
+    import), after the trade fees its statement will show."""
     n = net_day.shape[0]
     imp, exp = np.maximum(net_day, 0), np.maximum(-net_day, 0)
     bought = np.zeros((n, M), dtype=np.int64)
@@ -76,7 +77,11 @@ def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M) -> np.nd
     ipc = np.asarray(ip_day, dtype=np.int64)[:, None]
     buy = (np.minimum(bought, imp) * ipc + np.maximum(bought - imp, 0) * ep).sum(axis=0) - paid
     sell = got - (np.minimum(sold, exp) * ep + np.maximum(sold - exp, 0) * ipc).sum(axis=0)
-    return (buy + sell).astype(np.float64)
+    fees = np.zeros(M, dtype=np.float64)
+    if fee_fixed_micro or fee_bp:
+        np.add.at(fees, tb, fee_fixed_micro + tq * tbp * fee_bp / BP)
+        np.add.at(fees, ts, fee_fixed_micro + tq * tsp * fee_bp / BP)
+    return (buy + sell).astype(np.float64) - fees
 
 
 class ValueError_(ValueError):
@@ -406,6 +411,8 @@ def replay(
                 ip_day=np.where(peak_day[d], ip_peak, ip_off),
                 ep=ep,
                 M=M,
+                fee_fixed_micro=fee_fixed_micro,
+                fee_bp=fee_bp,
             )[mem]
         else:
             realised = np.zeros(len(mem))
@@ -511,7 +518,11 @@ def replay(
         )
         fees = r.fees.sum(axis=0)
         disc = r.discount.sum(axis=0)
-        bill_after = r.member_net.sum(axis=0) + memb
+        # the month's bill: trading and supplier lines exact (a household that
+        # does not trade pays exactly the supplier's bill, without the pennies
+        # that per-period rounding moves between members), then the fees and
+        # the discount its statement shows
+        bill_after = before + fees + memb - disc
         # non-members simply pay the supplier
         bill_after = np.where(members.member, bill_after, sup_only)
         before = np.where(members.member, before, sup_only)

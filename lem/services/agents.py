@@ -87,6 +87,11 @@ def agent_place_orders(
             battery_capacity_wh=cap,
             battery_power_w=power,
             period_minutes=minutes,
+            # issue 17: bid/offer the newsvendor quantile of the home's history, not its mean
+            history_net_wh=hist.get(p.site_id) or None,
+            mechanism=rule.mechanism,
+            match_tariff=rule.match_tariff,
+            fee_pct=rule.fee_pct,
         ):
             if manual.get(p.pk, o.side) != o.side:
                 continue  # the household placed the other side by hand: it decides
