@@ -241,3 +241,28 @@ def test_avoided_charges_count_red_band_import_and_peak_reduction_against_idle_b
     assert k.avoided_capacity_gbp_per_year == Decimal("300.00")
     assert k.avoided_gbp_per_home_year == Decimal("95.70")
     assert k.peak_import_w == 4_000 and k.baseline_peak_import_w == 10_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    net=st.lists(st.integers(-20_000, 20_000), min_size=4, max_size=40),
+    data=st.data(),
+)
+def test_kpi_shares_stay_between_0_and_100_percent(net, data):
+    n = len(net)
+    bat = data.draw(st.lists(st.integers(-5_000, 5_000), min_size=n, max_size=n))
+    pv = data.draw(st.lists(st.integers(0, 15_000), min_size=n, max_size=n))
+    k = kpi.kpis(
+        net_w=net,
+        battery_w=bat,
+        pv_w=pv,
+        red_band=[False] * n,
+        interval_h=0.25,
+        import_limit_w=20_000,
+        export_limit_w=20_000,
+        homes=3,
+    )
+    if k.self_sufficiency_pct is not None:
+        assert 0 <= k.self_sufficiency_pct <= 100
+    if k.self_consumption_pct is not None:
+        assert 0 <= k.self_consumption_pct <= 100

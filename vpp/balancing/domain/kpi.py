@@ -103,8 +103,11 @@ def kpis(
         export_wh=export_wh,
         generation_wh=gen_wh,
         consumption_wh=consumption_wh,
-        self_sufficiency_pct=(100.0 * (consumption_wh - import_wh) / consumption_wh) if consumption_wh > 0 else None,
-        self_consumption_pct=(100.0 * (gen_wh - export_wh) / gen_wh) if gen_wh > 0 else None,
+        # over a short window storage may hold more grid energy than the homes used: clip to 0-100 %
+        self_sufficiency_pct=(
+            min(max(100.0 * (consumption_wh - import_wh) / consumption_wh, 0.0), 100.0) if consumption_wh > 0 else None
+        ),
+        self_consumption_pct=(min(max(100.0 * (gen_wh - export_wh) / gen_wh, 0.0), 100.0) if gen_wh > 0 else None),
         peak_import_w=peak,
         baseline_peak_import_w=base_peak,
         hours_at_limit=float(at_limit.sum()) * interval_h,
