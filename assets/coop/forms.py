@@ -155,6 +155,35 @@ class DistributionForm(forms.Form):
     dividend_total = forms.DecimalField(
         **MONEY, initial=Decimal("0"), required=False, label="Dividend (£, co-operative societies only)"
     )
+    dividend_basis = forms.ChoiceField(
+        choices=[("holding", "Pro rata to shareholding over the year"), ("patronage", "Pro rata to patronage")],
+        initial="holding",
+        required=False,
+        label="Share the dividend",
+    )
+    patronage = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Patronage (one line per member: membership number, kWh bought from the society)",
+        help_text="e.g. 12, 3400",
+    )
+
+    def clean_patronage(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for n, raw in enumerate((self.cleaned_data.get("patronage") or "").splitlines(), start=1):
+            if not raw.strip():
+                continue
+            parts = [p.strip() for p in raw.replace(";", ",").split(",")]
+            if len(parts) != 2 or not parts[0].isdigit():
+                raise forms.ValidationError(f"Line {n}: write 'membership number, kWh', e.g. '12, 3400'.")
+            try:
+                value = Decimal(parts[1])
+            except ArithmeticError:
+                raise forms.ValidationError(f"Line {n}: '{parts[1]}' is not a number of kWh.") from None
+            if not value.is_finite() or value < 0 or value != value.to_integral_value():
+                raise forms.ValidationError(f"Line {n}: patronage must be a whole number of kWh, 0 or more.")
+            out[int(parts[0])] = out.get(int(parts[0]), 0) + int(value)
+        return out
 
 
 class AccountEntryForm(forms.Form):

@@ -780,6 +780,8 @@ def distribution_new(request: HttpRequest, community, society) -> HttpResponse:
             "interest_rate": form.cleaned_data["interest_rate"],
             "fund_contribution": form.cleaned_data["fund_contribution"],
             "dividend_total": form.cleaned_data["dividend_total"] or Decimal(0),
+            "dividend_basis": form.cleaned_data.get("dividend_basis") or "holding",
+            "patronage": form.cleaned_data.get("patronage") or None,
         }
         try:
             if request.method == "POST":
@@ -859,6 +861,23 @@ def statement(request: HttpRequest, community, society, distribution_id: int, me
     if not _is_treasurer(request, community) and member.user_id != request.user.pk:
         raise PermissionDenied("Only the member and the treasurer can see this statement.")
     line = get_object_or_404(dist.lines, member=member)
+    average_holding = (Decimal(line.penny_days) / 100 / (dist.period_end - dist.period_start).days).quantize(
+        Decimal("0.01")
+    )
+    if request.GET.get("format") == "pdf":
+        from .pdf import member_statement_pdf
+
+        pdf = member_statement_pdf(
+            society=society,
+            dist=dist,
+            member=member,
+            line=line,
+            average_holding=average_holding,
+            holding_now=services.holding_of(member),
+        )
+        resp = HttpResponse(pdf, content_type="application/pdf")
+        resp["Content-Disposition"] = f'inline; filename="statement-{dist.period_start:%Y}-{member.number}.pdf"'
+        return resp
     return render(
         request,
         "coop/statement_member.html",

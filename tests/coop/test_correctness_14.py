@@ -183,3 +183,110 @@ def test_the_day_count_is_a_society_rule_and_the_preview_says_which(world, monke
     got = {ln.member.full_name: ln.interest for ln in p.lines}
     assert got["Ann"] == expected
     assert p.day_count == rule and p.day_count_label.startswith("Actual/")
+
+
+# ------------------------------------------------------------------ item 14
+
+
+@pytest.mark.django_db
+def test_a_patronage_dividend_is_reachable_from_the_service_and_page(world, client_as, monkeypatch):
+    from assets.coop.models import Distribution
+
+    monkeypatch.setattr(selectors, "society_surplus", lambda s, a, b: Decimal("5000.00"))
+    society = funded_society(world, {"Ann": 1000, "Bob": 1000, "Cat": 1000}, allot_on=date(2024, 6, 1), kind="coop")
+    numbers = {m.full_name: m.number for m in Member.objects.filter(society=society)}
+    c = client_as("treasurer")
+    from django.urls import reverse
+
+    url = reverse("coop:distribution_new", kwargs={"slug": world.community.slug, "society_id": society.pk})
+    data = {
+        "year": "2025",
+        "interest_rate": "3",
+        "fund_contribution": "0",
+        "dividend_total": "100",
+        "dividend_basis": "patronage",
+        "patronage": f"{numbers['Ann']}, 3000\n{numbers['Bob']}, 1000\n",
+    }
+    r = c.get(url, data)
+    assert r.status_code == 200 and b"dividend shared by patronage" in r.content
+    r = c.post(url, data)
+    assert r.status_code == 302
+    dist = Distribution.objects.get(society=society)
+    assert dist.dividend_basis == "patronage"
+    got = {ln.member.full_name: ln.dividend for ln in dist.lines.select_related("member")}
+    assert got == {"Ann": Decimal("75.00"), "Bob": Decimal("25.00"), "Cat": Decimal("0.00")}
+    # a community benefit society cannot
+    cbs = funded_society(world, {"Dan": 1000}, name="Other CBS", allot_on=date(2024, 6, 1))
+    with pytest.raises(Exception, match="co-operative"):
+        selectors.distribution_preview(
+            society=cbs, start=Y0, end=Y1, interest_rate=Decimal("0.01"), dividend_basis="patronage"
+        )
+
+
+@pytest.mark.django_db
+def test_society_revenue_is_posted_to_the_ledger_once_per_month(world, monkeypatch):
+    from community.selectors import account_balances, ledger_verify
+
+    society = funded_society(world, {"Ann": 1000}, allot_on=date(2024, 6, 1))
+    month_acc = {"ppa_revenue": 12_345, "host_revenue": 6_789, "flex_revenue": 1_000}
+
+    from assets.coop.models import CoopAsset
+
+    CoopAsset.objects.create(
+        society=society,
+        name="Roof",
+        capacity_kw=Decimal(10),
+        commissioned_on=date(2024, 1, 1),
+        capex=Decimal("10000"),
+        life_years=25,
+        om_pct_of_capex=Decimal("0.01"),
+        insurance_per_year=Decimal("0"),
+        admin_per_member_year=Decimal("0"),
+        ppa_p_per_kwh=Decimal("8"),
+        host_p_per_kwh=Decimal("20"),
+    )
+
+    class Acc:
+        pass
+
+    acc = Acc()
+    acc.__dict__.update(month_acc)
+    from assets.coop.services import revenue as rev
+
+    monkeypatch.setattr(rev, "asset_accounts", lambda asset, month, n: [acc])
+    e1 = services.revenue_post(society=society, month=date(2025, 3, 1), today=date(2025, 4, 2))
+    e2 = services.revenue_post(society=society, month=date(2025, 3, 15), today=date(2025, 4, 2))
+    assert e1.pk == e2.pk  # idempotent
+    bal = account_balances(world.community, prefix=f"coop:{society.pk}:")
+    assert bal[f"coop:{society.pk}:receivables"] == Decimal("201.34")
+    assert bal[f"coop:{society.pk}:energy-revenue"] == Decimal("-191.34")
+    assert bal[f"coop:{society.pk}:flex-revenue"] == Decimal("-10.00")
+    assert ledger_verify(world.community).ok
+    with pytest.raises(Exception, match="not over yet"):
+        services.revenue_post(society=society, month=date(2025, 4, 1), today=date(2025, 4, 2))
+
+
+@pytest.mark.django_db
+def test_a_members_statement_is_a_pdf(world, client_as):
+    from assets.coop.models import Distribution
+
+    society = funded_society(world, {"Ann": 1000, "Bob": 500}, allot_on=date(2024, 6, 1))
+    ann = Member.objects.get(full_name="Ann")
+    Member.objects.filter(pk=ann.pk).update(user=world.users["member"])
+    selectors_surplus = selectors.society_surplus
+    try:
+        selectors.society_surplus = lambda s, a, b: Decimal("500.00")
+        dist = services.distribution_commit(
+            society=society, start=Y0, end=Y1, interest_rate=Decimal("0.04"), today=date(2026, 2, 1)
+        )
+    finally:
+        selectors.society_surplus = selectors_surplus
+    assert Distribution.objects.count() == 1
+    from django.urls import reverse
+
+    kw = {"slug": world.community.slug, "society_id": society.pk, "distribution_id": dist.pk, "member_id": ann.pk}
+    url = reverse("coop:statement", kwargs=kw) + "?format=pdf"
+    r = client_as("member").get(url)
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF")
+    assert client_as("outsider").get(url).status_code in (302, 403, 404)

@@ -21,6 +21,7 @@ from .register import (
     withdrawal_request,
     withdrawals_pay,
 )
+from .revenue import revenue_post
 from .society import holding_of, member_admit, member_update_details, society_create, society_update_rules
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "fund_grant_award",
     "fund_payment_record",
     "holding_of",
+    "revenue_post",
     "meeting_create",
     "member_admit",
     "member_close",

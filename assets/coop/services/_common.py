@@ -47,6 +47,9 @@ def society_account(society: Society, suffix: str) -> LedgerAccount:
         "dividends": ("Dividends to members", LedgerAccount.Kind.EQUITY),
         "interest-payable": ("Interest and dividends payable to members", LedgerAccount.Kind.LIABILITY),
         "fund-contribution": ("Contribution to the community fund", LedgerAccount.Kind.EXPENSE),
+        "receivables": ("Money owed to the society for its energy", LedgerAccount.Kind.ASSET),
+        "energy-revenue": ("Energy revenue (PPA and host building)", LedgerAccount.Kind.INCOME),
+        "flex-revenue": ("Flexibility revenue", LedgerAccount.Kind.INCOME),
     }
     name, kind = names[suffix]
     return ledger_account(
