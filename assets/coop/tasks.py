@@ -4,7 +4,7 @@ compare-and-set), so a task delivered twice changes nothing the second time."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from celery import shared_task
@@ -69,3 +69,26 @@ def withdrawals_pay(society_id: int, budget: str, user_id: int | None = None) ->
         actor=_user(user_id),
     )
     return result.paid_total
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def revenue_post_last_month(today: str | None = None) -> int:
+    """Post every society's revenue for last month to the ledger (monthly beat;
+    idempotent per society and month). Returns the entries posted or found."""
+    from django.utils import timezone
+
+    from community.errors import DomainError
+
+    from . import services
+    from .models import Society
+
+    day = date.fromisoformat(today) if today else timezone.localdate()
+    last = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    done = 0
+    for society in Society.objects.filter(assets__isnull=False).distinct():
+        try:
+            services.revenue_post(society=society, month=last, today=day)
+            done += 1
+        except DomainError:
+            continue  # nothing earned that month
+    return done
