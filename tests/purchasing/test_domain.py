@@ -183,3 +183,26 @@ def test_tier_price_is_size_times_its_tier_rate_to_the_penny(size, per):
     rate = tiers[0][1] if size <= 4.0 else tiers[1][1]
     assert p == (Decimal(str(round(size, 3))) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert O.tier_price(tiers, 8.5) is None
+
+
+def test_heat_pump_is_sized_from_floor_area_and_the_grant_comes_off_the_price():
+    hp = O.PackageTerms(
+        kind="heat_pump",
+        min_size=5,
+        max_size=12,
+        tiers=((12.0, Decimal("2000")),),
+        market_price_per_unit_gbp=Decimal("2400"),
+        grant_gbp=Decimal("7500"),
+    )
+    o = O.personal_offers(_homes(2, floor_area_m2=[94, 200]), hp, demand_shape=O.demand_shape())
+    assert list(o.size) == [5.0, 11.0]  # 9,776 and 20,800 kWh of heat at ~2,000 full-load hours
+    assert o.price_gbp == [Decimal("2500.00"), Decimal("14500.00")]  # 5 x £2,000 - £7,500 grant
+    assert o.market_price_gbp[0] == Decimal("4500.00")
+
+
+def test_a_smart_charger_saves_the_peak_to_off_peak_difference_on_the_cars_energy():
+    ev = O.PackageTerms(kind="ev_charger", min_size=1, max_size=1, tiers=((1.0, Decimal("900")),))
+    o = O.personal_offers(_homes(ev_miles=[8250]), ev, demand_shape=O.demand_shape())
+    # 8,250 miles / 3.3 mi/kWh = 2,500 kWh x (24.5 - 7.5) p
+    assert o.annual_savings_gbp[0] == pytest.approx(425.0)
+    assert o.payback_years[0] == pytest.approx(900 / 425, abs=0.05)
