@@ -166,7 +166,8 @@ class DecisionForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    recommendation = forms.ChoiceField(choices=[("", "—"), *Review.Recommendation.choices])
+    # not required in HTML: htmx would refuse to send the live preview until it is chosen; the service insists
+    recommendation = forms.ChoiceField(choices=[("", "—"), *Review.Recommendation.choices], required=False)
     comment_panel = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Comments to the panel"
     )
