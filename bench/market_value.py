@@ -93,6 +93,7 @@ def run(n_homes: int, rules: dict, *, days: int = 365, seed: int = 7) -> dict:
         "replay_s": round(t_replay, 2),
         "share_better_off": round(h["share_better_off"], 3),
         "better_off": h["better_off"],
+        "worse_off": h["worse_off"],
         "households": h["n"],
         "gbp_per_home_yr_median": h["median"] / 100,
         "gbp_per_home_yr_min": h["min"] / 100,

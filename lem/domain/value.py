@@ -194,10 +194,20 @@ class ValueResult:
 
         def stats(x):
             if len(x) == 0:
-                return {"n": 0, "better_off": 0, "share_better_off": 0.0, "median": 0, "min": 0, "max": 0, "mean": 0}
+                return {
+                    "n": 0,
+                    "better_off": 0,
+                    "worse_off": 0,
+                    "share_better_off": 0.0,
+                    "median": 0,
+                    "min": 0,
+                    "max": 0,
+                    "mean": 0,
+                }
             return {
                 "n": int(len(x)),
                 "better_off": int((x > 0).sum()),
+                "worse_off": int((x < 0).sum()),
                 "share_better_off": float((x > 0).mean()),
                 "median": int(np.median(x)),
                 "min": int(x.min()),

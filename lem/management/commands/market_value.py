@@ -69,7 +69,8 @@ class Command(BaseCommand):
         w(f"  rules: {_rules_line(res['rules'])}")
         w(
             f"  households better off than the supplier alone after fees: {h['better_off']} of {h['n']}"
-            f" ({h['share_better_off']:.0%}); before fees {s['households_before_fees']['better_off']}"
+            f" ({h['share_better_off']:.0%}), {h.get('worse_off', 0)} worse off;"
+            f" before fees {s['households_before_fees']['better_off']} better off"
         )
         w(f"  £ per household per year after fees: median {gbp(h['median'])}, range {gbp(h['min'])} to {gbp(h['max'])}")
         fp = s["fuel_poor"]
