@@ -152,6 +152,22 @@ def society_create(request: HttpRequest, community) -> HttpResponse:
     )
 
 
+def _submit(request: HttpRequest, form, call, success, to) -> HttpResponse | None:
+    """The co-op's form views in one place: on a valid POST run ``call()`` (one
+    service call); a DomainError goes back onto the form (inline, by field);
+    otherwise flash ``success(result)`` and return ``to(result)`` (a redirect).
+    Returns None when the page should be (re)rendered with the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        result = call()
+    except DomainError as exc:
+        apply_domain_error(form, exc)
+        return None
+    messages.success(request, success(result))
+    return to(result)
+
+
 @society_view()
 def society_detail(request: HttpRequest, community, society) -> HttpResponse:
     treasurer = _is_treasurer(request, community)
@@ -211,14 +227,15 @@ def society_rules(request: HttpRequest, community, society) -> HttpResponse:
 def board_add(request: HttpRequest, community, society) -> HttpResponse:
     form = forms.BoardForm(request.POST or None)
     form.fields["member"].queryset = society.members.filter(status=Member.Status.ACTIVE)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.board_member_add(society=society, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, "Board member added.")
-            return redirect("coop:society", slug=community.slug, society_id=society.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.board_member_add(society=society, actor=request.user, **form.cleaned_data),
+        lambda _: "Board member added.",
+        lambda _: redirect("coop:society", slug=community.slug, society_id=society.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -233,14 +250,15 @@ def board_add(request: HttpRequest, community, society) -> HttpResponse:
 @society_view(TREASURER)
 def offer_create(request: HttpRequest, community, society) -> HttpResponse:
     form = forms.OfferForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            offer = services.offer_create(society=society, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"{offer.title} is open for applications.")
-            return redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.offer_create(society=society, actor=request.user, **form.cleaned_data),
+        lambda offer: f"{offer.title} is open for applications.",
+        lambda offer: redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -318,14 +336,15 @@ def payment_record(request: HttpRequest, community, society, offer_id: int, appl
     offer = _offer(society, offer_id)
     app = get_object_or_404(Application, offer=offer, pk=application_id)
     form = forms.PaymentForm(request.POST or None, initial={"received_on": _today()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.payment_record(application=app, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"£{form.cleaned_data['amount']:,} recorded against {app.reference}.")
-            return redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.payment_record(application=app, actor=request.user, **form.cleaned_data),
+        lambda _: f"£{form.cleaned_data['amount']:,} recorded against {app.reference}.",
+        lambda _: redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -483,14 +502,15 @@ def member_detail(request: HttpRequest, community, society, member_id: int) -> H
 def member_transfer(request: HttpRequest, community, society, member_id: int) -> HttpResponse:
     member = _member(society, member_id)
     form = forms.TransferForm(request.POST or None, society=society, exclude=member, initial={"day": _today()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.transfer_record(from_member=member, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, "Transfer recorded.")
-            return redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.transfer_record(from_member=member, actor=request.user, **form.cleaned_data),
+        lambda _: "Transfer recorded.",
+        lambda _: redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -509,14 +529,15 @@ def member_transfer(request: HttpRequest, community, society, member_id: int) ->
 def member_close(request: HttpRequest, community, society, member_id: int) -> HttpResponse:
     member = _member(society, member_id)
     form = forms.CloseMemberForm(request.POST or None, initial={"day": _today()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.member_close(member=member, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"{member}'s shares are queued for repayment.")
-            return redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.member_close(member=member, actor=request.user, **form.cleaned_data),
+        lambda _: f"{member}'s shares are queued for repayment.",
+        lambda _: redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -536,16 +557,17 @@ def member_withdraw(request: HttpRequest, community, society, member_id: int) ->
     """The treasurer records a member's notice to withdraw (given by letter or email)."""
     member = _member(society, member_id)
     form = forms.WithdrawForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            req = services.withdrawal_request(
-                member=member, amount=form.cleaned_data["amount"], notice_date=_today(), actor=request.user
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"Notice to withdraw £{req.amount:,} queued for {member}.")
-            return redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.withdrawal_request(
+            member=member, amount=form.cleaned_data["amount"], notice_date=_today(), actor=request.user
+        ),
+        lambda req: f"Notice to withdraw £{req.amount:,} queued for {member}.",
+        lambda req: redirect("coop:member", slug=community.slug, society_id=society.pk, member_id=member.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -697,14 +719,15 @@ def asset_accounts(request: HttpRequest, community, society, asset_id: int) -> H
         raise DomainError("The year must be a number, e.g. 2025.") from None
     start, end = selectors.year_bounds(society, year)
     form = forms.AccountEntryForm(request.POST or None, initial={"month": start})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_entry_add(asset=asset, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, "Entry added to the accounts.")
-            return redirect(f"{request.path}?year={year}")
+    done = _submit(
+        request,
+        form,
+        lambda: services.account_entry_add(asset=asset, actor=request.user, **form.cleaned_data),
+        lambda _: "Entry added to the accounts.",
+        lambda _: redirect(f"{request.path}?year={year}"),
+    )
+    if done:
+        return done
     accounts = selectors.asset_accounts(asset, start, 12)
     totals = {
         k: sum((row.as_dict()[k] for row in accounts), Decimal("0.00"))
