@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 def test_the_schedule_obeys_a_statement_in_force_and_records_it(world):
     seg, node, _ = estate(world, homes=3, import_limit_w=9_000)
-    now = timezone.now()
-    q = selectors.floor_quarter(now)
+    q = selectors.floor_quarter(timezone.now())
+    now = q + timedelta(minutes=1)  # well inside the quarter-hour, so "30 s later" is the same quarter
     st = constraint_statement_issue(
         community=world.community,
         node=node,
