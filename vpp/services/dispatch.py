@@ -412,56 +412,71 @@ def event_correct(*, event: Event, now: datetime | None = None, tolerance: float
         asks, max_w = _current_asks(event, period)
         if not asks:
             return None
-        cmds = list(
+        # plain rows, not model instances: this runs every minute over every enrolment
+        last_cmd: dict[int, tuple] = {}
+        for row in (
             VppCommand.objects.filter(event=event, period_start=period)
-            .select_related("command", "enrolment__device")
             .order_by("created_at")
-        )
-        last_cmd: dict[int, VppCommand] = {}
-        for c in cmds:
-            last_cmd[c.enrolment_id] = c
-        enrolments = Enrolment.objects.select_related("device", "site").in_bulk(list(asks))
-        latest = selectors.latest_telemetry([e.device_id for e in enrolments.values() if e.device_id], now)
+            .values_list(
+                "enrolment_id",
+                "refused",
+                "command_id",
+                "command__status",
+                "command__sent_at",
+                "command__acked_at",
+                "command__params",
+                "created_at",
+            )
+        ):
+            last_cmd[row[0]] = row
+        units = {
+            r[0]: r
+            for r in Enrolment.objects.filter(pk__in=list(asks)).values_list(
+                "pk", "device_id", "device__kind", "device__online", "device__uid", "site__network_node_id"
+            )
+        }
+        latest = selectors.latest_telemetry([u[1] for u in units.values() if u[1]], now)
         ids = list(asks)
         planned, measured, online, nodes, costs, caps = [], [], [], [], [], []
         failures = []
+        down = event.requirement.direction == "down"
         for eid in ids:
-            e = enrolments[eid]
+            _, device_id, kind, is_online, uid, node_id = units[eid]
+            kind = kind or "turn_down"
             ask = asks[eid]
             c = last_cmd.get(eid)
-            kind = e.device.kind if e.device_id else "turn_down"
             m: int | None = ask
-            is_online = True
-            if e.device_id:
-                is_online = e.device.online
-                if ask > 0 and c is not None:
-                    if c.refused:
-                        m = 0
-                        failures.append(f"{e.device.uid} refused ({c.refused})")
-                    elif c.command is not None and c.command.status in FAILED:
-                        m = 0
-                        failures.append(f"{e.device.uid} {c.command.status}")
-                    elif c.command is not None and c.command.sent_at:
-                        t = latest.get(e.device_id)
-                        heard = max(c.command.sent_at, c.command.acked_at or c.command.sent_at, c.created_at)
-                        if t is not None and t["ts"] > heard + timedelta(seconds=15):
-                            p = t["power_w"] or 0
-                            if kind == "battery":
-                                m = ask - max(0, p - c.command.params.get("power_w", p))
-                            elif kind in ("ev_charger", "load") and event.requirement.direction == "down":
-                                m = ask - max(0, p)
-                            m = max(0, int(m))
-                            if m < tolerance * ask:
-                                failures.append(f"{e.device.uid} gives {m} of {ask} W")
-                if not is_online and ask > 0:
-                    failures.append(f"{e.device.uid} offline")
+            if not device_id:
+                is_online = True
+            elif ask > 0 and c is not None:
+                _, refused, command_id, status, sent_at, acked_at, params, created_at = c
+                if refused:
+                    m = 0
+                    failures.append(f"{uid} refused ({refused})")
+                elif command_id and status in FAILED:
+                    m = 0
+                    failures.append(f"{uid} {status}")
+                elif command_id and sent_at:
+                    t = latest.get(device_id)
+                    heard = max(sent_at, acked_at or sent_at, created_at)
+                    if t is not None and t["ts"] > heard + timedelta(seconds=15):
+                        p = t["power_w"] or 0
+                        if kind == "battery":
+                            m = ask - max(0, p - (params or {}).get("power_w", p))
+                        elif kind in ("ev_charger", "load") and down:
+                            m = ask - max(0, p)
+                        m = max(0, int(m))
+                        if m < tolerance * ask:
+                            failures.append(f"{uid} gives {m} of {ask} W")
+            if device_id and not is_online and ask > 0:
+                failures.append(f"{uid} offline")
             planned.append(ask)
             measured.append(m)
-            online.append(is_online)
-            nodes.append(e.site.network_node_id)
+            online.append(bool(is_online))
+            nodes.append(node_id)
             costs.append(DISCOMFORT_P_PER_KWH.get(kind, 10.0))
             # turn-down homes cannot be asked for more mid-event: no headroom
-            caps.append(max_w.get(eid, ask) if e.device_id and is_online else ask)
+            caps.append(max_w.get(eid, ask) if device_id and is_online else ask)
         if not failures:
             return None
         t0 = time.perf_counter()
