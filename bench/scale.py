@@ -270,9 +270,12 @@ def run_market(market, sites, meters, model, day0: datetime, periods: int) -> di
                 e = period_energy(model[s.pk], t)
                 cp.write_row((m.pk, t, 30, e[0], e[1], "csv", now))
     t0 = time.perf_counter()
-    out = settlement_settle_range(
-        market=market, start=day0, end=day0 + timedelta(days=1), now=day0 + timedelta(days=1, hours=1)
-    )
+    try:
+        out = settlement_settle_range(
+            market=market, start=day0, end=day0 + timedelta(days=1), now=day0 + timedelta(days=1, hours=1)
+        )
+    except Exception as exc:  # noqa: BLE001 - reported in the JSON line, the other figures still count
+        out = {"error": f"{type(exc).__name__}: {exc}"}
     settle_s = time.perf_counter() - t0
     secs = [x[0] for x in per_period]
     return {
