@@ -19,6 +19,14 @@ SECTIONS = [
 
 
 def navigation(request):
+    from django.conf import settings
+
+    # whether device logins and topic rules are enforced by the broker (Mosquitto) or not (embedded amqtt)
+    extra = {"mqtt_acl_enforced": not getattr(settings, "MQTT_IS_EMBEDDED", False)}
+    return {**extra, **_navigation(request)}
+
+
+def _navigation(request):
     match = getattr(request, "resolver_match", None)
     slug = match.kwargs.get("slug") if match else None
     user = getattr(request, "user", None)
