@@ -101,11 +101,12 @@ def quantile_quantities(history_net_wh: np.ndarray, q_bid, q_offer) -> tuple[np.
     if h.shape[0] == 0:
         z = np.zeros(h.shape[1:], dtype=np.int64)
         return z, z.copy()
-    imports = np.sort(np.maximum(h, 0.0), axis=0)
-    exports = np.sort(np.maximum(-h, 0.0), axis=0)
+    ordered = np.sort(h, axis=0)  # one sort: max(x, 0) and max(-x, 0) are monotone
+    imports = np.maximum(ordered, 0.0)
+    exports = np.maximum(-ordered[::-1], 0.0)
     bid = _quantile_sorted(imports, q_bid)
     offer = _quantile_sorted(exports, q_offer)
-    median = _quantile_sorted(np.sort(h, axis=0), 0.5)
+    median = _quantile_sorted(ordered, 0.5)
     bid = np.where(median > 0, np.floor(bid), 0.0).astype(np.int64)
     offer = np.where(median < 0, np.floor(offer), 0.0).astype(np.int64)
     return bid, offer
