@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -84,6 +84,9 @@ def community_model(market: Market) -> tuple[list[simyear.SiteModel], vd.Members
     member, household, poor, max_buy, min_sell, source = [], [], [], [], [], []
     for s in sites:
         spec = site_spec(s, devices.get(s.pk, []))
+        if s.kind == Site.Kind.HOME and not spec.annual_kwh:
+            # a home with no devices registered yet still uses electricity
+            spec = replace(spec, annual_kwh=float(s.annual_consumption_kwh or 2700))
         has_gen = spec.pv is not None or bool(spec.wind_rated_w)
         is_home = s.kind == Site.Kind.HOME
         p = parts.get(s.pk)
