@@ -125,7 +125,7 @@ def _layout(fig, *, height=340, xtitle="", ytitle="", legend=True):
         height=height,
         margin=dict(l=56, r=16, t=16, b=48),
         xaxis=dict(title=xtitle, automargin=True),
-        yaxis=dict(title=ytitle, tickformat=",.0f", zeroline=True, zerolinecolor="#888", automargin=True),
+        yaxis=dict(title=ytitle, tickformat=",.2~f", zeroline=True, zerolinecolor="#888", automargin=True),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0) if legend else None,
         showlegend=legend,
         plot_bgcolor="white",
