@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community.access import access_community
-from community.errors import DomainError
 from community.models import Role
+from community.params import query_int
 
 from . import selectors, services
 from .models import Application, BenefitFund, FundGrant, ShareOffer, Society
@@ -193,10 +193,7 @@ class AnnualReturn(APIView):
     @extend_schema(responses=dict)
     def get(self, request, slug, society_id):
         society = _society(request, slug, society_id, REGISTER_READERS)
-        try:
-            year = int(request.query_params.get("year") or timezone.localdate().year - 1)
-        except ValueError:
-            raise DomainError("year must be a number, e.g. 2025", field="year") from None
+        year = query_int(request.query_params, "year", timezone.localdate().year - 1, minimum=1990, maximum=2200)
         start, end = selectors.year_bounds(society, year)
         return Response(
             services.annual_return(society=society, year_start=start, year_end=end - timedelta(days=1)).as_dict()

@@ -22,6 +22,7 @@ from community.access import community_view, has_role
 from community.errors import DomainError
 from community.forms import apply_domain_error
 from community.models import Role
+from community.params import query_int
 
 from . import forms, selectors, services
 from .models import (
@@ -454,10 +455,7 @@ def register_csv(request: HttpRequest, community, society) -> HttpResponse:
 
 @society_view(REGISTER_READERS)
 def annual_return(request: HttpRequest, community, society) -> HttpResponse:
-    try:
-        year = int(request.GET.get("year") or (_today().year - 1))
-    except ValueError:
-        raise DomainError("The year must be a number, e.g. 2025.") from None
+    year = query_int(request.GET, "year", _today().year - 1, minimum=1990, maximum=2200)
     start, end = selectors.year_bounds(society, year)
     figures = services.annual_return(society=society, year_start=start, year_end=end - timedelta(days=1))
     return render(
@@ -713,10 +711,7 @@ def my_withdrawal(request: HttpRequest, community, society) -> HttpResponse:
 @society_view(TREASURER)
 def asset_accounts(request: HttpRequest, community, society, asset_id: int) -> HttpResponse:
     asset = get_object_or_404(CoopAsset, society=society, pk=asset_id)
-    try:
-        year = int(request.GET.get("year") or _today().year - 1)
-    except ValueError:
-        raise DomainError("The year must be a number, e.g. 2025.") from None
+    year = query_int(request.GET, "year", _today().year - 1, minimum=1990, maximum=2200)
     start, end = selectors.year_bounds(society, year)
     form = forms.AccountEntryForm(request.POST or None, initial={"month": start})
     done = _submit(

@@ -108,3 +108,15 @@ def test_a_vote_on_a_closed_rule_change_is_refused_with_a_message(world, client_
     garbled = client_as("member").post(url, {"action": "vote", "rule": "x", "choice": "yes"})
     assert garbled.status_code == 400
     assert "rule must be a whole number" in garbled.content.decode()
+
+
+@pytest.mark.parametrize("year", ["99999999999", "0", "²"])
+def test_a_co_op_annual_return_for_an_impossible_year_is_a_400(world, client_as, year):
+    from tests.coop.routes import _coop
+
+    society = _coop(world)["society"]
+    kwargs = {"slug": world.community.slug, "society_id": society.pk}
+    api = _api(world, "treasurer").get(reverse("coop-api:annual-return", kwargs=kwargs), {"year": year})
+    assert api.status_code == 400 and api.json()["field"] == "year"
+    page = client_as("treasurer").get(reverse("coop:annual_return", kwargs=kwargs), {"year": year})
+    assert page.status_code == 400
