@@ -66,7 +66,8 @@ def pipeline_bars(counts: dict[str, int]) -> str:
     ]
     layout = _layout(
         240,
-        yaxis={"autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        yaxis={"autorange": "reversed", "automargin": True},
         xaxis={"title": {"text": "proposals"}, "gridcolor": "#eef2f7"},
     )
     return plot_html(data, layout)

@@ -156,6 +156,7 @@ def test_a_pledge_is_refunded_when_the_all_or_nothing_target_is_missed(transacti
     page.reload()
     page.wait_for_selector("#campaign-status >> text=Target missed: refunded")
     page.wait_for_selector(".my-pledge >> text=Refunded")
+    assert "every pledge has been refunded" in page.inner_text("main")
     assert not page.query_selector("#pledge-form")
     assert Pledge.objects.get().refund_entry is not None
     _shot(page, "marketplace_campaign_refunded.png")
