@@ -313,7 +313,7 @@ def db_size(community) -> dict:
             size, _ = cur.fetchone()
             cur.execute(f'SELECT count(*) FROM "{table}"')
             rows = cur.fetchone()[0]
-        return size / max(rows, 1), rows
+        return float(size) / max(rows, 1), rows
 
     with connection.cursor() as cur:
         cur.execute("ANALYZE assets_telemetry; ANALYZE assets_intervalreading")
