@@ -19,6 +19,7 @@ $(STAMP): requirements.txt | $(PY)
 
 install: $(STAMP)
 
+migrate: export DEBUG ?= true
 migrate: install
 	$(PY) manage.py migrate --noinput
 
@@ -47,6 +48,7 @@ test: install
 
 ## Run every benchmark in bench/ (one JSON line per size).
 bench: export SECRET_KEY ?= bench-only-not-secret
+bench: export DEBUG ?= true
 bench: install
 	$(PY) -m bench
 
