@@ -185,6 +185,8 @@ class ReviewForm(forms.Form):
                 help_text=c.guidance or f"0 to {c.scale_max}",
                 widget=forms.NumberInput(attrs={"min": 0, "max": c.scale_max, "step": 1, "inputmode": "numeric"}),
             )
+        # the rubric first, then the recommendation and the comments
+        self.order_fields([f"score_{c.pk}" for c in self.criteria])
 
     def scores(self) -> dict[str, str]:
         return {str(c.pk): (self.data.get(f"score_{c.pk}") or "").strip() for c in self.criteria}
