@@ -295,7 +295,7 @@ def _post(market: Market, settled_runs, parts, res) -> None:
     Each run records the key and its own share (account_nets) so a later
     correction of one period posts exactly the difference."""
     cache: dict[str, Any] = {}
-    sv._accounts(market, [f"member:{p.id}" for p in parts] + [sm.SUPPLIER, sm.OPERATOR, sm.FUND], cache)
+    sv._accounts(market, [f"member:{p.id}" for p in parts] + [sm.SUPPLIER, sm.OPERATOR, sm.FUND, sm.ROUNDING], cache)
     member_acc = [cache[f"member:{p.id}"] for p in parts]
     tz = ZoneInfo(market.community.timezone)
     days: dict[Any, list[int]] = {}

@@ -51,3 +51,25 @@ def test_without_statements_the_run_records_none_and_uses_capacity(mw, world):
     place(mw, mw.buyer, "bid", 30_000, "25")
     run = services.market_clear(market=mw.market, period_start=PERIOD, now=PERIOD)
     assert run.volume_wh == 30_000 and run.constraint_statement_ids == []
+
+
+def test_a_month_batch_posts_the_rounding_pennies_to_their_own_account(mw, world):
+    """Issue 14 item 9 through the batch path: two members each importing 517 Wh
+    at 30 p/kWh (15.51 p) pay 16 p each; the supplier keeps 31 p (the exact
+    31.02 p rounded once) and the extra penny sits in the rounding account."""
+    from community.selectors import account_balances, ledger_verify
+    from lem.batch import settlement_settle_range
+
+    from .factories import reading
+
+    services.market_clear(market=mw.market, period_start=PERIOD, now=PERIOD)
+    reading(mw.seller, PERIOD, 517, 0)
+    reading(mw.buyer, PERIOD, 517, 0)
+    out = settlement_settle_range(
+        market=mw.market, start=PERIOD, end=PERIOD + timedelta(minutes=30), now=PERIOD + timedelta(days=1)
+    )
+    assert out["settled"] == 1
+    bal = account_balances(world.community, prefix="lem:")
+    assert bal[f"lem:member:{mw.seller.pk}"] == bal[f"lem:member:{mw.buyer.pk}"] == Decimal("0.16")
+    assert bal["lem:supplier"] == Decimal("-0.31") and bal["lem:rounding"] == Decimal("-0.01")
+    assert ledger_verify(world.community).ok
