@@ -9,7 +9,6 @@ unregistered community groups are identified inside the same prefix
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import json
@@ -18,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+
+from community import csvsafe
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 CSV_COLUMNS = [
@@ -104,7 +105,7 @@ def to_json(rows: Iterable[GrantRow], *, prefix: str, data_source: str) -> str:
 
 def to_csv(rows: Iterable[GrantRow], *, prefix: str, data_source: str) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csvsafe.writer(buf)
     w.writerow(CSV_COLUMNS)
     for r in rows:
         gid, rid, fid = identifiers(prefix, r)
