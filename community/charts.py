@@ -53,9 +53,16 @@ def site_map(points: list[dict]) -> str:
             )
         )
     base_layout(fig, 380)
-    fig.update_xaxes(title="longitude", showgrid=True, gridcolor="#eef2f7", zeroline=False)
+    # a place, not a quantity: the axes span the sites, not from zero
+    fig.update_xaxes(title="longitude", showgrid=True, gridcolor="#eef2f7", zeroline=False, rangemode="normal")
     fig.update_yaxes(
-        title="latitude", showgrid=True, gridcolor="#eef2f7", zeroline=False, scaleanchor="x", scaleratio=1.6
+        title="latitude",
+        showgrid=True,
+        gridcolor="#eef2f7",
+        zeroline=False,
+        scaleanchor="x",
+        scaleratio=1.6,
+        rangemode="normal",
     )
     return fig_html(fig)
 

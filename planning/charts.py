@@ -40,8 +40,10 @@ def area_map(points: list[dict]) -> str:
             )
         )
     base_layout(fig, 360)
-    fig.update_xaxes(title="longitude", gridcolor="#eef2f7", zeroline=False)
-    fig.update_yaxes(title="latitude", gridcolor="#eef2f7", zeroline=False, scaleanchor="x", scaleratio=1.6)
+    fig.update_xaxes(title="longitude", gridcolor="#eef2f7", zeroline=False, rangemode="normal")
+    fig.update_yaxes(
+        title="latitude", gridcolor="#eef2f7", zeroline=False, scaleanchor="x", scaleratio=1.6, rangemode="normal"
+    )
     return fig_html(fig)
 
 
