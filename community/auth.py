@@ -6,6 +6,8 @@ endpoint are locked per account and per address after repeated failures
 
 from __future__ import annotations
 
+import hashlib
+
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from django.conf import settings
@@ -89,7 +91,8 @@ class TokenAccountThrottle(SimpleRateThrottle):
         username = _username(request)
         if not username:
             return None
-        return self.cache_format % {"scope": "token-user", "ident": username}
+        # hashed: a username may hold any character, a cache key may not
+        return self.cache_format % {"scope": "token-user", "ident": hashlib.sha256(username.encode()).hexdigest()}
 
 
 class TokenRequestSerializer(serializers.Serializer):
