@@ -20,6 +20,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from community.locks import advisory_lock
 from community.services import EntrySpec, ledger_post_many
 from lem import services as sv
 from lem.domain import settlement as sm
@@ -82,7 +83,17 @@ def _rule_for(rules: list[RuleVersion], at: datetime) -> RuleVersion:
 def settlement_settle_range(
     *, market: Market, start: datetime, end: datetime, now: datetime | None = None
 ) -> dict[str, int]:
-    """Settle every delivered, not yet settled period in [start, end)."""
+    """Settle every delivered, not yet settled period in [start, end).
+
+    Two workers may run this for the same market at once (a month batch and a
+    re-run): the market's settlement advisory lock makes the second wait, and it
+    then sees the first one's runs as settled and does nothing twice."""
+    with transaction.atomic():
+        advisory_lock(f"lem:settlement:{market.pk}")
+        return _settle_range(market=market, start=start, end=end, now=now)
+
+
+def _settle_range(*, market: Market, start: datetime, end: datetime, now: datetime | None) -> dict[str, int]:
     now = now or timezone.now()
     step = sv.period_length(market)
     minutes = market.community.settlement_period_minutes

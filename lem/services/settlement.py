@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from community.errors import DomainError
+from community.locks import advisory_lock
 from community.models import LedgerAccount
 from community.services import EntrySpec, ledger_account, ledger_post_many, ledger_reverse
 from lem.domain import settlement as sm
@@ -228,6 +229,8 @@ def settlement_settle_period(
     if now < period_start + period_length(market):
         raise DomainError("That period has not been delivered yet.")
     with transaction.atomic():
+        # one settlement of a market at a time, whichever worker runs it (see lem.batch)
+        advisory_lock(f"lem:settlement:{market.pk}")
         run, _ = SettlementRun.objects.get_or_create(market=market, period_start=period_start)
         run = SettlementRun.objects.select_for_update().get(pk=run.pk)
         inputs = _period_inputs(market, period_start)
