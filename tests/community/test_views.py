@@ -80,5 +80,5 @@ def test_the_demo_seed_is_idempotent(db):
     counts = (Site.objects.count(), NetworkNode.objects.count())
     call_command("seed_demo", "--only-community", stdout=StringIO())
     assert (Site.objects.count(), NetworkNode.objects.count()) == counts
-    assert Site.objects.filter(kind="home").count() == 60
+    assert Site.objects.filter(kind="home").count() == 62  # 60 households + the convenor's and the treasurer's homes
     assert NetworkNode.objects.filter(kind="feeder").count() == 3
