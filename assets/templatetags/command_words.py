@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import template
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 
 register = template.Library()
 
@@ -16,7 +17,8 @@ register = template.Library()
 @register.filter
 def command_in_words(cmd) -> str:
     p = cmd.params or {}
-    until = cmd.valid_until.strftime("%H:%M") if cmd.valid_until else ""
+    # UK (the site's) time, as every page shows times
+    until = timezone.localtime(cmd.valid_until).strftime("%H:%M") if cmd.valid_until else ""
     if cmd.action == "set_power":
         w = int(p.get("power_w", 0))
         verb = "discharge at" if w < 0 else ("charge at" if cmd.device.kind == "battery" else "charge at most")

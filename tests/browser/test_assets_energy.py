@@ -6,7 +6,7 @@ import pytest
 
 from assets import services
 from assets.models import Telemetry
-from tests.assets.factories import device
+from tests.assets.factories import consent, device
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,8 @@ def test_the_household_sees_live_power_refresh_by_itself(transactional_db, world
 
 def test_an_asset_operator_sends_a_command_and_sees_it_in_the_history(transactional_db, world, login_page, monkeypatch):
     monkeypatch.setattr("assets.mqtt.publisher.publish", lambda *a, **k: True)
-    device(world.site, "battery", uid="h-bat", name="Garage battery", rated_power_w=5000)
+    bat = device(world.site, "battery", uid="h-bat", name="Garage battery", rated_power_w=5000)
+    consent(bat)  # the household lets the platform steer it: every command passes the consent gate
     page = login_page("asset_operator")
     page.goto("/c/test-green/energy/operator/")
     page.select_option("select[name=action]", "set_power")
@@ -40,5 +41,4 @@ def test_an_asset_operator_sends_a_command_and_sees_it_in_the_history(transactio
     page.wait_for_selector("text=more than the device's rating of 5000 W")
     page.fill("input[name=power_w]", "-2000")
     page.click("button:has-text('Send')")
-    page.wait_for_selector("#commands >> text=set_power")
-    assert "Sent" in page.inner_text("#commands") or "Sent set_power" in page.content()
+    page.wait_for_selector("#commands >> text=Discharge at 2.0 kW")  # the history says it in words
