@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -73,7 +74,21 @@ def run_vtn_and_ven(world, *, events, wait_for):
             await client.stop()
             await server.stop()
 
-    asyncio.run(main())
+    # in a thread of its own: a browser test earlier in the session leaves Playwright's event loop running in
+    # this one, and asyncio.run() refuses to start inside a running loop
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
     return state
 
 
