@@ -50,6 +50,8 @@ def test_the_deploy_layout_serves_through_nginx(transactional_db):
                 f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
             ],
             cwd=ROOT,
+            # production settings: without the browser fixture's DJANGO_ALLOW_ASYNC_UNSAFE (check --deploy refuses it)
+            env={k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
             capture_output=True,
             text=True,
             timeout=900,

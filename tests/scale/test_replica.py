@@ -54,9 +54,12 @@ def test_a_money_path_inside_a_transaction_never_reads_the_replica(with_replica,
 
 
 @needs_postgres
-def test_with_database_replica_url_set_reports_read_through_the_replica_connection():
+def test_with_database_replica_url_set_reports_read_through_the_replica_connection(db):
     """The real settings path: DATABASE_REPLICA_URL adds the alias and the router."""
-    url = os.environ["DATABASE_URL"]
+    from django.db import connection
+
+    d = connection.settings_dict  # the migrated test database (DATABASE_URL's own may not exist)
+    url = f"postgres://{d['USER']}@{d['HOST']}:{d['PORT']}/{d['NAME']}"
     script = (
         "from django.db import transaction\n"
         "from config.replica import replica_reads\n"
@@ -71,6 +74,7 @@ def test_with_database_replica_url_set_reports_read_through_the_replica_connecti
         "print(','.join(out))\n"
     )
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": url, "DATABASE_REPLICA_URL": url}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     r = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
