@@ -17,9 +17,9 @@ from django.apps import apps
 log = logging.getLogger(__name__)
 
 
-def _providers(func_name: str):
+def _providers(func_name: str, module: str = "panels"):
     for config in apps.get_app_configs():
-        module_name = f"{config.name}.panels"
+        module_name = f"{config.name}.{module}"
         if config.name == "community" or importlib.util.find_spec(config.name) is None:
             continue
         try:
@@ -38,3 +38,13 @@ def collect(func_name: str, *args) -> list[dict]:
     for func in _providers(func_name):
         panels.extend(func(*args) or [])
     return panels
+
+
+def providers(module: str, func_name: str) -> list:
+    """Every installed app's ``<app>.<module>.<func_name>``, found the same way.
+
+    The general form of the panels: a lower app (``community``) asks the higher ones
+    for data (a market's committed trades, a market's income for an owner) without
+    importing them.
+    """
+    return list(_providers(func_name, module))
