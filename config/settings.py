@@ -235,6 +235,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name with another model's get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "DeviceKindEnum": "assets.models.Device.Kind",
+        "ScenarioStatusEnum": "planning.models.Scenario.Status",
+    },
     # Swagger UI from our own static files: the platform works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

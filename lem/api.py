@@ -11,7 +11,7 @@ from datetime import date
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -262,6 +262,7 @@ class SettlementList(generics.ListAPIView):
         )
 
 
+@extend_schema_serializer(component_name="MarketStatement")
 class StatementSerializer(serializers.Serializer):
     month = serializers.DateField()
     bought_local_wh = serializers.IntegerField()

@@ -7,7 +7,7 @@ proposals; a reviewer's queue and score submission; pledges. Bad input answers
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -90,6 +90,7 @@ class MyProposals(generics.ListAPIView):
         return selectors.my_proposals(community, self.request.user)
 
 
+@extend_schema_serializer(component_name="MarketplaceGrant")
 class GrantSerializer(serializers.ModelSerializer):
     title = serializers.CharField(source="proposal.title")
     recipient = serializers.CharField(source="proposal.organisation")

@@ -123,6 +123,18 @@ def test_the_openapi_schema_describes_the_endpoints(client):
     assert "/api/v1/communities/{slug}/network-nodes/" in paths
 
 
+def test_the_openapi_schema_is_valid_and_every_component_has_one_meaning(tmp_path):
+    """Two serializers of one name (a market's and a balancing statement) would share one
+    component and one of them would be described wrongly: the generator warns, and this fails."""
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    assert "MarketStatement:" in text and "MarketplaceGrant:" in text
+    assert "DeviceKindEnum:" in text
+
+
 def test_the_site_list_costs_a_fixed_number_of_queries(api_as, world, django_assert_max_num_queries):
     client = api_as("asset_operator")
     url = reverse("community-api:site-list", kwargs={"slug": "test-green"})
