@@ -27,8 +27,7 @@ def _providers(func_name: str, module: str = "panels"):
                 continue
         except ModuleNotFoundError:
             continue
-        module = importlib.import_module(module_name)
-        func = getattr(module, func_name, None)
+        func = getattr(importlib.import_module(module_name), func_name, None)
         if func is not None:
             yield func
 
