@@ -1,5 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.template.response import TemplateResponse
 
+from community import gdpr
+from community.errors import DomainError
 from community.models import (
     AuditEvent,
     Community,
@@ -100,3 +109,56 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     list_filter = ["community", "source"]
     search_fields = ["memo", "reference", "idempotency_key"]
     inlines = [JournalLineInline]
+
+
+class EraseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        help_text="Why, e.g. “their written request of 30 November 2026”. Kept in the audit trail.",
+    )
+
+
+@admin.action(description="Erase personal data of the selected people (GDPR)…", permissions=["erase"])
+def erase_people(modeladmin, request, queryset):
+    """The admin's erase button: a page that names who will be erased and asks why; then
+    ``gdpr.person_erase`` for each (their money history stays, pseudonymised)."""
+    people = list(queryset.order_by("username"))
+    form = EraseForm(request.POST if request.POST.get("confirm") else None)
+    if form.is_bound and form.is_valid():
+        done, refused = [], []
+        for person in people:
+            try:
+                with transaction.atomic():
+                    done.append(gdpr.person_erase(user=person, actor=request.user, reason=form.cleaned_data["reason"]))
+            except (DomainError, PermissionDenied) as exc:
+                refused.append(f"{person.username}: {exc}")
+        if done:
+            modeladmin.message_user(request, f"Erased {len(done)}: now {', '.join(done)}.", messages.SUCCESS)
+        for line in refused:
+            modeladmin.message_user(request, f"Not erased — {line}", messages.ERROR)
+        return None
+    return TemplateResponse(
+        request,
+        "admin/erase_people.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Erase personal data",
+            "people": people,
+            "form": form,
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):
+    actions = [erase_people]
+
+    def has_erase_permission(self, request):
+        return request.user.is_superuser

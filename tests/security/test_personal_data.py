@@ -150,3 +150,46 @@ def test_the_erase_command(world, household, django_user_model):
     out = io.StringIO()
     call_command("erase_person", "member", by="root", reason="request 2026-11-30", stdout=out)
     assert "now erased-" in out.getvalue()
+
+
+def test_the_admin_erase_button_names_who_asks_why_and_then_erases(world, household, django_user_model):
+    member = household[0]
+    django_user_model.objects.create_superuser("root", "root@example.org", "pw-root-123456")
+    client = Client()
+    client.force_login(django_user_model.objects.get(username="root"))
+    url = reverse("admin:auth_user_changelist")
+    chosen = {"action": "erase_people", "_selected_action": [member.pk]}
+
+    page = client.post(url, chosen)
+    assert page.status_code == 200
+    assert "cannot be undone" in page.content.decode() and "member" in page.content.decode()
+    member.refresh_from_db()
+    assert member.is_active  # nothing yet
+
+    no_reason = client.post(url, {**chosen, "confirm": "yes", "reason": "  "})
+    assert no_reason.status_code == 200 and "This field is required" in no_reason.content.decode()
+    member.refresh_from_db()
+    assert member.is_active and member.username == "member"
+
+    done = client.post(url, {**chosen, "confirm": "yes", "reason": "their letter of 30 Nov 2026"}, follow=True)
+    member.refresh_from_db()
+    assert member.username.startswith("erased-") and not member.is_active
+    assert f"now {member.username}" in done.content.decode()
+    assert AuditEvent.objects.filter(action="person.erase").exists()
+
+
+def test_staff_who_are_not_administrators_have_no_erase_button(world, household, django_user_model):
+    staff = django_user_model.objects.create_user("clerk", password="pw-clerk-123456", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client = Client()
+    client.force_login(staff)
+    page = client.get(reverse("admin:auth_user_changelist"))
+    assert page.status_code == 200 and "erase_people" not in page.content.decode()
+    refused = client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "erase_people", "_selected_action": [household[0].pk], "confirm": "yes", "reason": "x"},
+    )
+    household[0].refresh_from_db()
+    assert household[0].is_active and refused.status_code in (200, 302)
