@@ -64,6 +64,14 @@ class SocietyForm(forms.Form):
     withdrawals_suspended = forms.BooleanField(required=False, initial=False)
     quorum_min = forms.IntegerField(min_value=0, initial=10, label="Quorum: at least this many members")
     quorum_fraction = PercentField(initial=Decimal("10"), label="…or this % of members")
+    bank_account_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="Society's bank account: name",
+        help_text="Applicants pay for their shares into this account, with their application's reference.",
+    )
+    bank_sort_code = forms.CharField(max_length=8, required=False, label="Sort code")
+    bank_account_number = forms.CharField(max_length=8, required=False, label="Account number")
 
 
 class OfferForm(forms.Form):
@@ -250,3 +258,15 @@ class CorporateFundForm(forms.Form):
     pounds_per_mw_year = forms.DecimalField(**MONEY, initial=Decimal("5000"), label="£ per MW installed per year")
     profit_share = PercentField(required=False, initial=Decimal("0"), label="…and/or % of the asset's profit")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class CloseOfferForm(forms.Form):
+    close_early = forms.BooleanField(
+        required=False,
+        label="Close it early: I know the offer is advertised as open until its closing date",
+    )
+
+
+class BallotForm(forms.Form):
+    """A vote on the meeting page: its fields (resolution, choice, member, channel) are checked
+    by the service; this form only carries the service's refusal back to the page."""

@@ -66,6 +66,10 @@ class Society(models.Model):
         default="actact",
         help_text="Day-count convention for interest on shares: a society rule.",
     )
+    # where applicants pay for their shares (shown with their payment reference)
+    bank_account_name = models.CharField(max_length=100, blank=True)
+    bank_sort_code = models.CharField(max_length=8, blank=True)
+    bank_account_number = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +106,11 @@ class Society(models.Model):
 
     def ledger_code(self, suffix: str) -> str:
         return f"coop:{self.pk}:{suffix}"
+
+    @property
+    def has_bank_details(self) -> bool:
+        """Members can be told where to pay for their shares."""
+        return bool(self.bank_sort_code and self.bank_account_number)
 
 
 class Member(models.Model):
@@ -197,7 +206,7 @@ class ShareOffer(models.Model):
 
 class Application(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting payment / close"
+        PENDING = "pending", "Open until the offer closes"
         ALLOTTED = "allotted", "Shares allotted"
         REFUNDED = "refunded", "Money returned"
         LAPSED = "lapsed", "Not paid: lapsed"
@@ -234,6 +243,24 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.full_name} £{self.amount}"
+
+    @property
+    def owed(self) -> Decimal:
+        """What the applicant still has to pay (never negative)."""
+        return max(self.amount - self.paid, Decimal("0.00"))
+
+    @property
+    def state(self) -> str:
+        """Where the application really stands: a pending one is unpaid, part paid or paid in full."""
+        if self.status != self.Status.PENDING:
+            return self.get_status_display()
+        if self.paid <= 0:
+            return "Awaiting payment"
+        if self.paid < self.amount:
+            return f"Part paid: £{self.owed:,} still to pay"
+        if self.paid == self.amount:
+            return "Paid in full: shares allotted when the offer closes"
+        return f"Paid £{self.paid - self.amount:,} more than applied for: refunded when the offer closes"
 
 
 class Payment(models.Model):

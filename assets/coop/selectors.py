@@ -170,6 +170,22 @@ def offer_stats(offer: ShareOffer) -> OfferStats:
     )
 
 
+def how_to_pay(app: Application) -> str:
+    """What an applicant is told to do with the money (after applying and on the offer page)."""
+    offer = app.offer
+    society = offer.society
+    when = f"before {offer.closes_on:%d %b %Y}"
+    if society.has_bank_details:
+        return (
+            f"Pay £{app.owed:,} to {society.bank_account_name}, sort code {society.bank_sort_code}, "
+            f"account {society.bank_account_number}, with the reference {app.reference} {when}."
+        )
+    return (
+        f"Pay £{app.owed:,} with the reference {app.reference} {when}. The society has not published "
+        f"its bank details here yet: the treasurer will send them to {app.email}."
+    )
+
+
 def offer_progress_figure(offer: ShareOffer) -> str:
     """Money received by day against the target (plotly HTML fragment)."""
     import plotly.graph_objects as go
@@ -286,9 +302,58 @@ def asset_finance(asset: CoopAsset) -> dom_accounts.AssetFinance:
     )
 
 
+def _market_income_reader():
+    """``lem.income.market_income``, found without importing the market (a higher app)."""
+    from community.panels import providers
+
+    found = providers("income", "market_income")
+    return found[0] if found else None
+
+
+def asset_market_sites(asset: CoopAsset) -> list[int]:
+    """The site whose market sales are this asset's: where its exports leave (the export meter's
+    site, else its generation meter's or device's). Two of the society's assets on one site:
+    the site's sales are counted once, with the first asset."""
+    from assets.models import Device, Meter
+
+    site_id = None
+    for model, pk in ((Meter, asset.export_meter_id), (Meter, asset.generation_meter_id), (Device, asset.device_id)):
+        if pk is not None:
+            site_id = model.objects.filter(pk=pk).values_list("site_id", flat=True).first()
+            if site_id is not None:
+                break
+    if site_id is None:
+        return []
+    for other in CoopAsset.objects.filter(society_id=asset.society_id, pk__lt=asset.pk):
+        if asset_market_sites(other) == [site_id]:
+            return []
+    return [site_id]
+
+
+@dataclass(frozen=True)
+class MarketMonth:
+    sold_wh: int = 0
+    income: Decimal = Decimal("0.00")
+    pending: int = 0  # periods still waiting for meter data
+
+
+def asset_market_months(asset: CoopAsset, months: list[date]) -> dict[date, MarketMonth]:
+    """What the local market settled for the asset's exports, month by month (UK months)."""
+    reader = _market_income_reader()
+    sites = asset_market_sites(asset) if reader else []
+    if not sites:
+        return {}
+    out = {}
+    for m in months:
+        got = reader(sites, m, month_starts(m, 2)[1])
+        out[m] = MarketMonth(got["sold_wh"], got["income"], got["pending"])
+    return out
+
+
 def asset_accounts(asset: CoopAsset, first_month: date, n: int = 12) -> list[dom_accounts.MonthAccount]:
     months = month_starts(first_month, n)
     energy = asset_energy(asset, months)
+    market = asset_market_months(asset, months)
     entries: dict[tuple[date, str], Decimal] = {}
     for month, kind, s in (
         asset.entries.filter(month__gte=months[0], month__lte=months[-1])
@@ -310,6 +375,8 @@ def asset_accounts(asset: CoopAsset, first_month: date, n: int = 12) -> list[dom
                 flex_revenue=entries.get((e.month, "flex"), Decimal(0)),
                 other_costs=entries.get((e.month, "cost"), Decimal(0)),
                 in_service=month_end > asset.commissioned_on,
+                market_wh=market.get(e.month, MarketMonth()).sold_wh,
+                market_revenue=market.get(e.month, MarketMonth()).income,
             )
         )
     try:
@@ -610,6 +677,49 @@ def distribution_preview(
         )
     return Preview(
         society, start, end, proposal, result, lines, max_rate, today, society.interest_day_count, dividend_basis
+    )
+
+
+@dataclass(frozen=True)
+class DistributionFigures:
+    """A committed distribution's figures, summed from its lines: the page's cards and its
+    table come from the same rows, so the cards always add up to the lines shown."""
+
+    interest: Decimal
+    dividend: Decimal
+    cash: Decimal
+    reinvested: Decimal
+    donated: Decimal
+    fund_contribution: Decimal
+    members: int
+
+    @property
+    def declared(self) -> Decimal:
+        return self.interest + self.dividend
+
+    @property
+    def to_fund(self) -> Decimal:
+        """Members' donated interest plus the society's own contribution."""
+        return self.donated + self.fund_contribution
+
+
+def _pounds(x) -> Decimal:
+    # SQLite sums decimals as floats: back to exact pennies
+    return Decimal(str(x or 0)).quantize(Decimal("0.01"))
+
+
+def distribution_figures(distribution: Distribution) -> DistributionFigures:
+    agg = distribution.lines.aggregate(
+        i=Sum("interest"), d=Sum("dividend"), c=Sum("cash"), r=Sum("reinvested"), don=Sum("donated")
+    )
+    return DistributionFigures(
+        interest=_pounds(agg["i"]),
+        dividend=_pounds(agg["d"]),
+        cash=_pounds(agg["c"]),
+        reinvested=_pounds(agg["r"]),
+        donated=_pounds(agg["don"]),
+        fund_contribution=_pounds(distribution.fund_contribution),
+        members=distribution.lines.count(),
     )
 
 

@@ -75,6 +75,27 @@ def _csv(text: str, filename: str) -> HttpResponse:
     return resp
 
 
+def _submit(request: HttpRequest, form, call, success, to) -> HttpResponse | None:
+    """Every co-op form view's POST in one place: on a POST whose form is valid run
+    ``call()`` (one service call), flash ``success(result)`` and return ``to(result)``
+    (a redirect). A DomainError goes back onto the form (inline, by field) and None
+    is returned: the view renders the page again. A POST without a form (a button)
+    passes ``form=None``: its DomainError is flashed and ``to(None)`` returned.
+    Not a POST, or an invalid form: None."""
+    if request.method != "POST" or (form is not None and not form.is_valid()):
+        return None
+    try:
+        result = call()
+    except DomainError as exc:
+        if form is None:
+            messages.error(request, exc.message)
+            return to(None)
+        apply_domain_error(form, exc)
+        return None
+    messages.success(request, success(result))
+    return to(result)
+
+
 def _render(request, template, context, form=None):
     status = 400 if request.method == "POST" and form is not None and form.errors else 200
     return render(request, template, context, status=status)
@@ -135,38 +156,26 @@ def _month_back(d: date, n: int) -> date:
 @community_view(TREASURER)
 def society_create(request: HttpRequest, community) -> HttpResponse:
     form = forms.SocietyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+
+    def create():
         data = dict(form.cleaned_data)
-        name = data.pop("name")
-        try:
-            society = services.society_create(community=community, name=name, actor=request.user, **data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"{society.name} is registered. Open its first share offer next.")
-            return redirect("coop:society", slug=community.slug, society_id=society.pk)
+        return services.society_create(community=community, name=data.pop("name"), actor=request.user, **data)
+
+    done = _submit(
+        request,
+        form,
+        create,
+        lambda society: f"{society.name} is registered. Open its first share offer next.",
+        lambda society: redirect("coop:society", slug=community.slug, society_id=society.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
         {"community": community, "form": form, "title": "Register a society", "submit": "Register"},
         form,
     )
-
-
-def _submit(request: HttpRequest, form, call, success, to) -> HttpResponse | None:
-    """The co-op's form views in one place: on a valid POST run ``call()`` (one
-    service call); a DomainError goes back onto the form (inline, by field);
-    otherwise flash ``success(result)`` and return ``to(result)`` (a redirect).
-    Returns None when the page should be (re)rendered with the form."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        result = call()
-    except DomainError as exc:
-        apply_domain_error(form, exc)
-        return None
-    messages.success(request, success(result))
-    return to(result)
 
 
 @society_view()
@@ -196,20 +205,23 @@ def society_detail(request: HttpRequest, community, society) -> HttpResponse:
 
 @society_view(TREASURER)
 def society_rules(request: HttpRequest, community, society) -> HttpResponse:
-    initial = {f: getattr(society, f) for f in services.society.RULE_FIELDS}
+    fields = services.society.RULE_FIELDS + services.society.BANK_FIELDS
+    initial = {f: getattr(society, f) for f in fields}
     for f in ("target_interest_rate", "max_interest_rate", "quorum_fraction"):
         initial[f] = (initial[f] * 100).normalize()
     initial.update(name=society.name, registration_number=society.registration_number)
     form = forms.SocietyForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        changes = {f: form.cleaned_data[f] for f in services.society.RULE_FIELDS}
-        try:
-            services.society_update_rules(society=society, actor=request.user, **changes)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, "The rules are saved.")
-            return redirect("coop:society", slug=community.slug, society_id=society.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.society_update_rules(
+            society=society, actor=request.user, **{f: form.cleaned_data[f] for f in fields}
+        ),
+        lambda _: "The rules are saved.",
+        lambda _: redirect("coop:society", slug=community.slug, society_id=society.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -295,7 +307,11 @@ def offer_detail(request: HttpRequest, community, society, offer_id: int) -> Htt
         context["applications"] = offer.applications.select_related("member").prefetch_related("payments")
         context["payment_form"] = forms.PaymentForm(initial={"received_on": _today()})
     else:
-        context["my_applications"] = offer.applications.filter(user=request.user)
+        mine = list(offer.applications.filter(user=request.user))
+        for a in mine:
+            a.offer = offer
+            a.how_to_pay = selectors.how_to_pay(a)
+        context["my_applications"] = mine
     return render(request, "coop/offer.html", context)
 
 
@@ -306,18 +322,15 @@ def offer_apply(request: HttpRequest, community, society, offer_id: int) -> Http
     existing = member is not None and member.status == Member.Status.ACTIVE
     initial = {"full_name": request.user.get_full_name(), "email": request.user.email}
     form = forms.ApplicationForm(request.POST or None, existing_member=existing, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            app = services.application_submit(offer=offer, today=_today(), user=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Thank you. Pay £{app.amount:,} to the society's bank account with the "
-                f"reference {app.reference} before {offer.closes_on:%d %b %Y}.",
-            )
-            return redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.application_submit(offer=offer, today=_today(), user=request.user, **form.cleaned_data),
+        lambda app: f"Thank you. {selectors.how_to_pay(app)}",
+        lambda app: redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/apply.html",
@@ -378,18 +391,29 @@ def statement_import(request: HttpRequest, community, society, offer_id: int) ->
                 text = uploads.stash_read(stash, kind="bank-statement") if stash else ""
             if not text.strip():
                 raise DomainError("Choose the bank statement CSV file to import.", field="statement")
-            if "confirm" in request.POST:
-                result = services.statement_import(offer=offer, text=text, actor=request.user)
-                uploads.stash_drop(stash, kind="bank-statement")
-                messages.success(
-                    request,
-                    f"Imported {len(result.matched)} payments (£{result.total:,}). "
-                    f"{len(result.errors)} lines were not imported.",
-                )
-                return redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
-            preview = services.statement_match(offer=offer, text=text)
+            if "confirm" not in request.POST:
+                preview = services.statement_match(offer=offer, text=text)
         except DomainError as exc:
             apply_domain_error(form, exc)
+        else:
+
+            def import_statement():
+                result = services.statement_import(offer=offer, text=text, actor=request.user)
+                uploads.stash_drop(stash, kind="bank-statement")
+                return result
+
+            done = preview is None and _submit(
+                request,
+                form,
+                import_statement,
+                lambda result: (
+                    f"Imported {len(result.matched)} payments (£{result.total:,}). "
+                    f"{len(result.errors)} lines were not imported."
+                ),
+                lambda _: redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk),
+            )
+            if done:
+                return done
     return _render(
         request,
         "coop/statement.html",
@@ -400,25 +424,43 @@ def statement_import(request: HttpRequest, community, society, offer_id: int) ->
 
 @society_view(TREASURER)
 def offer_close(request: HttpRequest, community, society, offer_id: int) -> HttpResponse:
+    """Preview the allotment, then close. Before the advertised closing date the page
+    warns and the treasurer must tick "close early" (the service refuses otherwise)."""
     offer = _offer(society, offer_id)
-    if request.method == "POST":
-        try:
-            result = services.offer_close(offer=offer, today=_today(), actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, result.message)
-        return redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
+    today = _today()
+    back = redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
     if offer.status != ShareOffer.Status.OPEN:
         messages.info(request, "This offer is already closed.")
-        return redirect("coop:offer", slug=community.slug, society_id=society.pk, offer_id=offer.pk)
+        return back
+    form = forms.CloseOfferForm(request.POST or None)
+    done = _submit(
+        request,
+        form,
+        lambda: services.offer_close(
+            offer=offer, today=today, actor=request.user, early=form.cleaned_data["close_early"]
+        ),
+        lambda result: result.message,
+        lambda _: back,
+    )
+    if done:
+        return done
     result, apps = services.allotment_preview(offer)
     by_pk = {a.pk: a for a in apps}
     lines = [(by_pk[ln.key], ln) for ln in result.lines]
-    return render(
+    return _render(
         request,
         "coop/offer_close.html",
-        {"community": community, "society": society, "offer": offer, "result": result, "lines": lines},
+        {
+            "community": community,
+            "society": society,
+            "offer": offer,
+            "result": result,
+            "lines": lines,
+            "form": form,
+            "days_early": (offer.closes_on - today).days if today < offer.closes_on else 0,
+            "unpaid": sum(1 for a in apps if a.paid < a.amount),
+        },
+        form,
     )
 
 
@@ -585,18 +627,24 @@ def withdrawals(request: HttpRequest, community, society) -> HttpResponse:
     form = forms.BudgetForm(request.POST or request.GET or None)
     preview = None
     if form.is_bound and form.is_valid():
-        try:
-            if request.method == "POST":
-                result = services.withdrawals_pay(
-                    society=society, today=_today(), actor=request.user, budget=form.cleaned_data["budget"]
+        done = _submit(
+            request,
+            form,
+            lambda: services.withdrawals_pay(
+                society=society, today=_today(), actor=request.user, budget=form.cleaned_data["budget"]
+            ),
+            lambda result: result.message,
+            lambda _: redirect("coop:withdrawals", slug=community.slug, society_id=society.pk),
+        )
+        if done:
+            return done
+        if request.method != "POST":
+            try:
+                preview = services.withdrawal_queue_preview(
+                    society=society, today=_today(), budget=form.cleaned_data["budget"]
                 )
-                messages.success(request, result.message)
-                return redirect("coop:withdrawals", slug=community.slug, society_id=society.pk)
-            preview = services.withdrawal_queue_preview(
-                society=society, today=_today(), budget=form.cleaned_data["budget"]
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
     due = services.withdrawal_due_dates(society)
     queue = sorted(
         WithdrawalRequest.objects.filter(society=society).select_related("member"),
@@ -640,17 +688,22 @@ def my_shares(request: HttpRequest, community, society) -> HttpResponse:
             "account_number": member.account_number,
         },
     )
-    if request.method == "POST" and form.is_valid():
+
+    def save():
         data = {"distribution_choice": form.cleaned_data["distribution_choice"]}
         if form.cleaned_data["sort_code"] or form.cleaned_data["account_number"]:
             data.update(sort_code=form.cleaned_data["sort_code"], account_number=form.cleaned_data["account_number"])
-        try:
-            services.member_update_details(member=member, actor=request.user, **data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, "Your choices are saved.")
-            return redirect("coop:my_shares", slug=community.slug, society_id=society.pk)
+        return services.member_update_details(member=member, actor=request.user, **data)
+
+    done = _submit(
+        request,
+        form,
+        save,
+        lambda _: "Your choices are saved.",
+        lambda _: redirect("coop:my_shares", slug=community.slug, society_id=society.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/my_shares.html",
@@ -676,18 +729,17 @@ def my_withdrawal(request: HttpRequest, community, society) -> HttpResponse:
     if member is None:
         raise Http404("You are not a member of this society.")
     form = forms.WithdrawForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            req = services.withdrawal_request(
-                member=member, amount=form.cleaned_data["amount"], notice_date=_today(), actor=request.user
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(
-                request, f"Your notice to withdraw £{req.amount:,} is queued from {req.notice_date:%d %b %Y}."
-            )
-            return redirect("coop:my_shares", slug=community.slug, society_id=society.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.withdrawal_request(
+            member=member, amount=form.cleaned_data["amount"], notice_date=_today(), actor=request.user
+        ),
+        lambda req: f"Your notice to withdraw £{req.amount:,} is queued from {req.notice_date:%d %b %Y}.",
+        lambda req: redirect("coop:my_shares", slug=community.slug, society_id=society.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -730,6 +782,7 @@ def asset_accounts(request: HttpRequest, community, society, asset_id: int) -> H
             "ppa_revenue",
             "host_revenue",
             "flex_revenue",
+            "market_revenue",
             "revenue",
             "om_cost",
             "insurance_cost",
@@ -801,22 +854,28 @@ def distribution_new(request: HttpRequest, community, society) -> HttpResponse:
             "dividend_basis": form.cleaned_data.get("dividend_basis") or "holding",
             "patronage": form.cleaned_data.get("patronage") or None,
         }
+        done = _submit(
+            request,
+            form,
+            lambda: services.distribution_commit(
+                society=society, start=start, end=end, today=_today(), actor=request.user, **figures
+            ),
+            lambda dist: (
+                f"Distribution committed: £{dist.interest_total:,} interest to "
+                f"{dist.lines.count()} members. Download the payment file for the bank."
+            ),
+            lambda dist: redirect(
+                "coop:distribution", slug=community.slug, society_id=society.pk, distribution_id=dist.pk
+            ),
+        )
+        if done:
+            return done
         try:
-            if request.method == "POST":
-                dist = services.distribution_commit(
-                    society=society, start=start, end=end, today=_today(), actor=request.user, **figures
-                )
-                messages.success(
-                    request,
-                    f"Distribution committed: £{dist.interest_total:,} interest to "
-                    f"{dist.lines.count()} members. Download the payment file for the bank.",
-                )
-                return redirect(
-                    "coop:distribution", slug=community.slug, society_id=society.pk, distribution_id=dist.pk
-                )
-            preview = selectors.distribution_preview(society=society, start=start, end=end, **figures)
+            if request.method != "POST":
+                preview = selectors.distribution_preview(society=society, start=start, end=end, **figures)
         except DomainError as exc:
             apply_domain_error(form, exc)
+        if preview is None:
             surplus = selectors.society_surplus(society, start, end)
     else:
         start, end = selectors.year_bounds(society, last_year)
@@ -849,7 +908,14 @@ def distribution_detail(request: HttpRequest, community, society, distribution_i
     return render(
         request,
         "coop/distribution.html",
-        {"community": community, "society": society, "dist": dist, "lines": lines, "missing": missing},
+        {
+            "community": community,
+            "society": society,
+            "dist": dist,
+            "lines": lines,
+            "missing": missing,
+            "figures": selectors.distribution_figures(dist),
+        },
     )
 
 
@@ -862,14 +928,15 @@ def distribution_payments(request: HttpRequest, community, society, distribution
 @society_view(TREASURER)
 def distribution_paid(request: HttpRequest, community, society, distribution_id: int) -> HttpResponse:
     dist = _distribution(society, distribution_id)
-    if request.method == "POST":
-        try:
-            services.distribution_mark_paid(distribution=dist, paid_on=_today(), actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "The bank payments are recorded.")
-    return redirect("coop:distribution", slug=community.slug, society_id=society.pk, distribution_id=dist.pk)
+    back = redirect("coop:distribution", slug=community.slug, society_id=society.pk, distribution_id=dist.pk)
+    done = _submit(
+        request,
+        None,
+        lambda: services.distribution_mark_paid(distribution=dist, paid_on=_today(), actor=request.user),
+        lambda _: "The bank payments are recorded.",
+        lambda _: back,
+    )
+    return done or back
 
 
 @society_view()
@@ -934,30 +1001,35 @@ def meetings(request: HttpRequest, community, society) -> HttpResponse:
 @society_view(TREASURER)
 def meeting_create(request: HttpRequest, community, society) -> HttpResponse:
     form = forms.MeetingForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+
+    def call():
         d = form.cleaned_data
         resolutions = []
         for line in d["resolutions"].splitlines():
             kind = "special" if line.lower().startswith("special:") else "ordinary"
             resolutions.append((line.split(":", 1)[1] if kind == "special" else line, kind))
-        try:
-            meeting = services.meeting_create(
-                society=society,
-                kind=d["kind"],
-                title=d["title"],
-                held_at=d["held_at"],
-                place=d["place"],
-                notice_given_on=d["notice_given_on"],
-                vote_opens=d["vote_opens"],
-                vote_closes=d["vote_closes"],
-                resolutions=resolutions,
-                actor=request.user,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"{meeting.title} is called; quorum {meeting.quorum} members.")
-            return redirect("coop:meeting", slug=community.slug, society_id=society.pk, meeting_id=meeting.pk)
+        return services.meeting_create(
+            society=society,
+            kind=d["kind"],
+            title=d["title"],
+            held_at=d["held_at"],
+            place=d["place"],
+            notice_given_on=d["notice_given_on"],
+            vote_opens=d["vote_opens"],
+            vote_closes=d["vote_closes"],
+            resolutions=resolutions,
+            actor=request.user,
+        )
+
+    done = _submit(
+        request,
+        form,
+        call,
+        lambda meeting: f"{meeting.title} is called; quorum {meeting.quorum} members.",
+        lambda meeting: redirect("coop:meeting", slug=community.slug, society_id=society.pk, meeting_id=meeting.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -980,7 +1052,8 @@ def meeting_detail(request: HttpRequest, community, society, meeting_id: int) ->
     error = None
     if request.method == "POST":
         resolution = get_object_or_404(Resolution, meeting=meeting, pk=request.POST.get("resolution") or 0)
-        try:
+
+        def cast():
             if "member" in request.POST:  # a vote entered for an in-person/proxy voter
                 if not treasurer:
                     raise PermissionDenied("Only the treasurer/secretary enters votes for others.")
@@ -992,7 +1065,7 @@ def meeting_detail(request: HttpRequest, community, society, meeting_id: int) ->
                 if member is None:
                     raise DomainError("Only members of the society may vote.")
                 voter, channel = member, "online"
-            services.vote_cast(
+            return services.vote_cast(
                 resolution=resolution,
                 member=voter,
                 choice=request.POST.get("choice", ""),
@@ -1000,11 +1073,18 @@ def meeting_detail(request: HttpRequest, community, society, meeting_id: int) ->
                 channel=channel,
                 actor=request.user,
             )
-        except DomainError as exc:
-            error = exc.message
-        else:
-            messages.success(request, f"Vote recorded on resolution {resolution.number}.")
-            return redirect("coop:meeting", slug=community.slug, society_id=society.pk, meeting_id=meeting.pk)
+
+        ballot = forms.BallotForm(request.POST)
+        done = _submit(
+            request,
+            ballot,
+            cast,
+            lambda _: f"Vote recorded on resolution {resolution.number}.",
+            lambda _: redirect("coop:meeting", slug=community.slug, society_id=society.pk, meeting_id=meeting.pk),
+        )
+        if done:
+            return done
+        error = " ".join(ballot.non_field_errors())
     enter_form = None
     if treasurer:
         enter_form = forms.EnterVoteForm()
@@ -1036,16 +1116,19 @@ def meeting_detail(request: HttpRequest, community, society, meeting_id: int) ->
 def fund_create(request: HttpRequest, community) -> HttpResponse:
     """Link a company-owned asset to a community benefit fund (seed 002 4.2.3)."""
     form = forms.CorporateFundForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data["profit_share"] = data.get("profit_share") or Decimal(0)
-        try:
-            fund = services.corporate_fund_create(community=community, actor=request.user, **data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, f"{fund.name} is set up; record the company's payments on its page.")
-            return redirect("coop:fund", slug=community.slug, fund_id=fund.pk)
+    done = _submit(
+        request,
+        form,
+        lambda: services.corporate_fund_create(
+            community=community,
+            actor=request.user,
+            **{**form.cleaned_data, "profit_share": form.cleaned_data.get("profit_share") or Decimal(0)},
+        ),
+        lambda fund: f"{fund.name} is set up; record the company's payments on its page.",
+        lambda fund: redirect("coop:fund", slug=community.slug, fund_id=fund.pk),
+    )
+    if done:
+        return done
     return _render(
         request,
         "coop/form.html",
@@ -1070,28 +1153,35 @@ def fund_detail(request: HttpRequest, community, fund_id: int) -> HttpResponse:
     treasurer = _is_treasurer(request, community)
     pay_form = forms.FundPaymentForm(request.POST if "pay" in request.POST else None, initial={"received_on": _today()})
     grant_form = forms.GrantForm(request.POST if "grant" in request.POST else None, initial={"decided_on": _today()})
+    back = redirect("coop:fund", slug=community.slug, fund_id=fund.pk)
     if request.method == "POST":
-        try:
-            if "pay" in request.POST:
-                if not treasurer:
-                    raise PermissionDenied("Only the treasurer records payments into the fund.")
-                if pay_form.is_valid():
-                    services.fund_payment_record(fund=fund, actor=request.user, **pay_form.cleaned_data)
-                    messages.success(request, "Payment recorded.")
-                    return redirect("coop:fund", slug=community.slug, fund_id=fund.pk)
-            elif "grant" in request.POST:
-                if not panel:
-                    raise PermissionDenied("Only the grant panel (treasurer, convenor) awards grants.")
-                if grant_form.is_valid():
-                    services.fund_grant_award(fund=fund, actor=request.user, **grant_form.cleaned_data)
-                    messages.success(request, "Grant awarded.")
-                    return redirect("coop:fund", slug=community.slug, fund_id=fund.pk)
-            else:
-                raise DomainError("Nothing to do.")
-        except DomainError as exc:
-            apply_domain_error(grant_form if "grant" in request.POST else pay_form, exc)
-            if not (panel if "grant" in request.POST else treasurer):
-                messages.error(request, exc.message)  # no form on this person's page to show it on
+        done = None
+        if "pay" in request.POST:
+            if not treasurer:
+                raise PermissionDenied("Only the treasurer records payments into the fund.")
+            done = _submit(
+                request,
+                pay_form,
+                lambda: services.fund_payment_record(fund=fund, actor=request.user, **pay_form.cleaned_data),
+                lambda _: "Payment recorded.",
+                lambda _: back,
+            )
+        elif "grant" in request.POST:
+            if not panel:
+                raise PermissionDenied("Only the grant panel (treasurer, convenor) awards grants.")
+            done = _submit(
+                request,
+                grant_form,
+                lambda: services.fund_grant_award(fund=fund, actor=request.user, **grant_form.cleaned_data),
+                lambda _: "Grant awarded.",
+                lambda _: back,
+            )
+        else:
+            apply_domain_error(pay_form, DomainError("Nothing to do."))
+            if not treasurer:
+                messages.error(request, "Nothing to do.")  # no form on this person's page to show it on
+        if done:
+            return done
     due = None
     if fund.kind == BenefitFund.Kind.CORPORATE and fund.pounds_per_mw_year:
         y = _today().year

@@ -74,7 +74,10 @@ def test_the_treasurer_closes_a_share_offer_and_runs_a_distribution(transactiona
     page.wait_for_selector("text=Oversubscribed")
     assert page.inner_text("#allot-total") == "£3,000.00"
     _shot(page, "coop_offer_close.png")
-    page.click("button:has-text('Close and allot shares')")
+    # five days before the advertised closing date: the page warns, and closing early is ticked deliberately
+    assert "advertised as open until" in page.inner_text("#early-warning")
+    page.check("input[name=close_early]")
+    page.click("button:has-text('Close early and allot shares')")
     page.wait_for_selector("text=scaled back to the maximum raise of £3,000")
     assert Member.objects.filter(society=society).count() == 3
 

@@ -63,5 +63,5 @@ def funded_society(world, holdings: dict[str, int], *, name="Test Green Energy",
     )
     for person, amount in holdings.items():
         apply_and_pay(offer, person, amount)
-    services.offer_close(offer=offer, today=allot_on)
+    services.offer_close(offer=offer, today=allot_on, early=allot_on < offer.closes_on)
     return society

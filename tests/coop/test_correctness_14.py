@@ -121,7 +121,7 @@ def test_reinvestment_is_capped_at_the_holding_on_the_commit_day_and_the_excess_
     )
     apply_and_pay(first, "Ann Big", 90000, user=world.users["member"])
     apply_and_pay(first, "Bob Small", 1000)
-    services.offer_close(offer=first, today=date(2024, 12, 31))
+    services.offer_close(offer=first, today=date(2024, 12, 31), early=True)
     ann = Member.objects.get(full_name="Ann Big")
     services.member_update_details(member=ann, distribution_choice="reinvest")
     # January top-up of £10,000: after the year end, before the distribution

@@ -7,7 +7,10 @@ Revenue (seed 002 C.4 "Revenues"):
 * energy used by the host building: on-site Wh × host price p/kWh (a school
   saves 20-30p/kWh against its tariff, so a host price below that is a saving
   for the school and income for the society);
-* flexibility revenue (entered, later from the VPP).
+* flexibility revenue (entered, later from the VPP);
+* local market income: what the community's market paid for the part of the
+  exports its members bought (settled credits, read from the market). That
+  energy did not go to the PPA, so the PPA is paid on the rest of the exports.
 
 Costs (seed C.4 "Costs"): O&M and insurance ~1-5% of capital cost a year;
 member administration ~£12 per member a year; loan interest; depreciation of
@@ -109,6 +112,8 @@ class MonthInput:
     flex_revenue: Decimal = Decimal(0)
     other_costs: Decimal = Decimal(0)
     in_service: bool = True  # before commissioning there is no O&M, insurance, admin or depreciation
+    market_wh: int = 0  # of the exports, sold to neighbours in the local market
+    market_revenue: Decimal = Decimal(0)  # £ the market settled for them
 
 
 @dataclass(frozen=True)
@@ -126,10 +131,12 @@ class MonthAccount:
     loan_interest: int
     depreciation: int
     loan_principal: int
+    market_wh: int = 0
+    market_revenue: int = 0
 
     @property
     def revenue(self) -> int:
-        return self.ppa_revenue + self.host_revenue + self.flex_revenue
+        return self.ppa_revenue + self.host_revenue + self.flex_revenue + self.market_revenue
 
     @property
     def operating_costs(self) -> int:
@@ -151,6 +158,7 @@ class MonthAccount:
                 "ppa_revenue",
                 "host_revenue",
                 "flex_revenue",
+                "market_revenue",
                 "om_cost",
                 "insurance_cost",
                 "admin_cost",
@@ -165,7 +173,7 @@ class MonthAccount:
             )
         }
         out = {k: from_pennies(v) for k, v in d.items()}
-        out.update(month=self.month, exported_wh=self.exported_wh, onsite_wh=self.onsite_wh)
+        out.update(month=self.month, exported_wh=self.exported_wh, onsite_wh=self.onsite_wh, market_wh=self.market_wh)
         return out
 
 
@@ -193,12 +201,15 @@ def monthly_accounts(finance: AssetFinance, months: list[MonthInput]) -> list[Mo
         admin = spread_evenly(admin_member_year * m.members, 12)[k] if m.in_service else 0
         li, lp = loan_rows.get(m.month, (0, 0))
         running = 1 if m.in_service else 0
+        if m.market_wh < 0:
+            raise CoopError("energy sold in the local market cannot be negative")
+        market_wh = min(m.market_wh, m.exported_wh)  # the market cannot have sold more than left the site
         out.append(
             MonthAccount(
                 month=m.month,
                 exported_wh=m.exported_wh,
                 onsite_wh=m.onsite_wh,
-                ppa_revenue=energy_revenue_pennies(m.exported_wh, finance.ppa_p_per_kwh),
+                ppa_revenue=energy_revenue_pennies(m.exported_wh - market_wh, finance.ppa_p_per_kwh),
                 host_revenue=energy_revenue_pennies(m.onsite_wh, finance.host_p_per_kwh),
                 flex_revenue=to_pennies(m.flex_revenue, what="flexibility revenue"),
                 om_cost=om_m[k] * running,
@@ -208,6 +219,8 @@ def monthly_accounts(finance: AssetFinance, months: list[MonthInput]) -> list[Mo
                 loan_interest=li,
                 depreciation=dep_m[k] * running,
                 loan_principal=lp,
+                market_wh=market_wh,
+                market_revenue=to_pennies(m.market_revenue, what="local market income"),
             )
         )
     return out

@@ -50,6 +50,7 @@ def society_account(society: Society, suffix: str) -> LedgerAccount:
         "receivables": ("Money owed to the society for its energy", LedgerAccount.Kind.ASSET),
         "energy-revenue": ("Energy revenue (PPA and host building)", LedgerAccount.Kind.INCOME),
         "flex-revenue": ("Flexibility revenue", LedgerAccount.Kind.INCOME),
+        "market-revenue": ("Local market revenue (energy sold to neighbours)", LedgerAccount.Kind.INCOME),
     }
     name, kind = names[suffix]
     return ledger_account(

@@ -319,9 +319,20 @@ def allotment_preview(offer: ShareOffer) -> tuple[dom.AllotmentResult, list[Appl
 
 
 @transaction.atomic
-def offer_close(*, offer: ShareOffer, today: date, actor: Any | None = None) -> dom.AllotmentResult:
+def offer_close(
+    *, offer: ShareOffer, today: date, actor: Any | None = None, early: bool = False
+) -> dom.AllotmentResult:
     """Close the offer: allot shares (scaling back if oversubscribed) and refund the rest,
-    or return all money if the minimum was not raised. All or nothing."""
+    or return all money if the minimum was not raised. All or nothing.
+
+    Before the advertised closing date the treasurer must say so (``early=True``):
+    people may still mean to apply, so an early close is deliberate, never a slip."""
+    if today < offer.closes_on and not early:
+        raise DomainError(
+            f"The offer is advertised as open until {offer.closes_on:%d %b %Y} "
+            f"({(offer.closes_on - today).days} days from now): confirm that you mean to close it early.",
+            field="early",
+        )
     if not ShareOffer.objects.filter(pk=offer.pk, status=ShareOffer.Status.OPEN).update(
         status=ShareOffer.Status.ALLOTTED, closed_at=timezone.now()
     ):

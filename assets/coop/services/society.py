@@ -36,6 +36,26 @@ RULE_FIELDS = (
     "quorum_fraction",
 )
 
+# not rules, but kept on the same page: where applicants pay for their shares
+BANK_FIELDS = ("bank_account_name", "bank_sort_code", "bank_account_number")
+
+
+def _set_bank_details(society: Society, details: dict[str, Any]) -> None:
+    """All three or none; the sort code and account number checked and written the bank's way."""
+    name = (details.get("bank_account_name") or "").strip()
+    sort_code = (details.get("bank_sort_code") or "").strip()
+    account = (details.get("bank_account_number") or "").strip()
+    if not (name or sort_code or account):
+        society.bank_account_name = society.bank_sort_code = society.bank_account_number = ""
+        return
+    if not name:
+        raise DomainError(
+            "Give the name on the society's bank account, as applicants must write it.", field="bank_account_name"
+        )
+    with domain_errors("bank_sort_code"):
+        sort_code, account = check_bank_details(sort_code, account)
+    society.bank_account_name, society.bank_sort_code, society.bank_account_number = name, sort_code, account
+
 
 def _check(society: Society) -> None:
     problems = rules_problems(society.rules())
@@ -52,12 +72,14 @@ def society_create(*, community: Community, name: str, actor: Any | None = None,
         raise DomainError("A society needs a name.", field="name")
     if Society.objects.filter(community=community, name=name).exists():
         raise DomainError(f"{community} already has a society called {name}.", field="name")
+    bank = {f: rules.pop(f) for f in BANK_FIELDS if f in rules}
     unknown = set(rules) - set(RULE_FIELDS) - {"registration_number", "year_end_month"}
     if unknown:
         raise DomainError(f"Unknown rule(s): {', '.join(sorted(unknown))}.")
     if rules.get("kind", "cbs") not in KINDS:
         raise DomainError("A society is a community benefit society or a co-operative society.", field="kind")
     society = Society(community=community, name=name, **rules)
+    _set_bank_details(society, bank)
     _check(society)
     society.save()
     BenefitFund.objects.create(
@@ -81,10 +103,15 @@ def society_create(*, community: Community, name: str, actor: Any | None = None,
 def society_update_rules(*, society: Society, actor: Any | None = None, **changes: Any) -> Society:
     society = Society.objects.select_for_update().get(pk=society.pk)
     before = {f: str(getattr(society, f)) for f in changes}
+    bank = {f: changes[f] for f in BANK_FIELDS if f in changes}
     for f, v in changes.items():
+        if f in BANK_FIELDS:
+            continue
         if f not in RULE_FIELDS:
             raise DomainError(f"Unknown rule {f!r}.")
         setattr(society, f, v)
+    if bank:
+        _set_bank_details(society, {f: bank.get(f, getattr(society, f)) for f in BANK_FIELDS})
     if society.withdrawals_suspended and not society.board_may_suspend_withdrawals:
         raise DomainError(
             "The rules do not give the board power to suspend withdrawals.", field="withdrawals_suspended"
