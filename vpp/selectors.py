@@ -316,3 +316,56 @@ def rule_in_force(community: Community, at: datetime) -> SharingRule | None:
 
 def earnings_total(user: Any, community: Community):
     return Payout.objects.filter(settlement__event__community=community, user=user).aggregate(s=Sum("amount"))["s"]
+
+
+def event_commitments_for_devices(device_ids: list[int], *, start: datetime, end: datetime) -> list[dict]:
+    """What the VPP's accepted events ask of these devices over ``[start, end)``:
+    one row per (device, event period) with W asked (> 0), from each scheduled or
+    running event's latest plan, a period's latest correction taking precedence.
+
+    Read by the balancing controller (``vpp.balancing``), which plans around these
+    commitments and never overrides them. Rows: ``{"device_id", "starts_at",
+    "ends_at", "flex_w", "direction" ("up"/"down"), "event_id", "reference"}``."""
+    if not device_ids or end <= start:
+        return []
+    events = Event.objects.filter(
+        status__in=[Event.Status.SCHEDULED, Event.Status.ACTIVE], starts_at__lt=end, ends_at__gt=start
+    )
+    out: list[dict] = []
+    wanted = set(device_ids)
+    for ev in events.select_related("requirement", "community"):
+        minutes = ev.community.settlement_period_minutes
+        starts = periods(ev.starts_at, ev.ends_at, minutes)
+        plan = ev.runs.filter(kind=DispatchRun.Kind.PLAN).order_by("-number").first()
+        if plan is None:
+            continue
+        device_of = dict(
+            Enrolment.objects.filter(pk__in=[int(k) for k in plan.planned_w], device_id__in=wanted).values_list(
+                "pk", "device_id"
+            )
+        )
+        corrections = {
+            r.period_start: r.planned_w
+            for r in ev.runs.filter(kind=DispatchRun.Kind.CORRECTION).order_by("number")
+            if r.period_start is not None
+        }
+        for k, ps in enumerate(starts):
+            pe = ps + timedelta(minutes=minutes)
+            if pe <= start or ps >= end:
+                continue
+            asks = {int(e): row[k] for e, row in plan.planned_w.items() if k < len(row)}
+            asks.update({int(e): w for e, w in corrections.get(ps, {}).items()})
+            for eid, w in asks.items():
+                if eid in device_of and w and w > 0:
+                    out.append(
+                        {
+                            "device_id": device_of[eid],
+                            "starts_at": ps,
+                            "ends_at": pe,
+                            "flex_w": int(w),
+                            "direction": ev.requirement.direction,
+                            "event_id": ev.pk,
+                            "reference": ev.requirement.reference,
+                        }
+                    )
+    return out

@@ -88,6 +88,14 @@ class Schedule(models.Model):
     # device id (str) -> list of planned W per step
     devices = models.JSONField(default=dict)
     statement_ids = models.JSONField(default=list, help_text="Constraint statements this schedule obeyed.")
+    # heat pump device id (str) -> planned indoor °C at the end of each step (the setpoint the controller sends)
+    indoor_c = models.JSONField(default=dict, blank=True)
+    # what the plan kept to: {"market": {site id: [W or null per step]}, "vpp": {device id: [W or null per step]}}
+    commitments = models.JSONField(default=dict, blank=True)
+    commitment_miss_wh = models.PositiveIntegerField(
+        default=0, help_text="Traded or VPP-committed energy the plan could not keep."
+    )
+    outdoor_c = models.JSONField(default=list, blank=True, help_text="Outdoor temperature forecast per step, °C.")
     breach_wh = models.PositiveIntegerField(default=0, help_text="Energy the plan could not keep inside a limit.")
     cost_gbp = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     message = models.CharField(max_length=300, blank=True)

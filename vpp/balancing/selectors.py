@@ -15,7 +15,13 @@ from django.db.models.functions import ExtractHour, ExtractMinute
 from django.utils import timezone
 
 from assets.domain import kinds
-from assets.domain.profiles import INVERTER_EFFICIENCY, PvArray, household_demand_mean_w, pv_clearsky_dc_w
+from assets.domain.profiles import (
+    INVERTER_EFFICIENCY,
+    PvArray,
+    household_demand_mean_w,
+    outdoor_temp_mean_c,
+    pv_clearsky_dc_w,
+)
 from assets.models import Device, Telemetry
 from community.constraints import node_limits_in_force, statements_in_force
 from community.models import Community, ConstraintStatement, NetworkNode, Site
@@ -24,6 +30,10 @@ from vpp.balancing.domain.kpi import Kpis, kpis
 from vpp.balancing.models import Alarm, ControlAction, ControlStep, Schedule, Segment
 
 MEAN_CLEARSKY_INDEX = 0.54  # assets.domain.profiles.Cloudiness: the UK-calibrated long-run mean
+# assets.domain.profiles.OutdoorTemperature: the seasonal + diurnal mean plus an AR(1) anomaly with a 12 h
+# correlation time, so today's measured anomaly decays by exp(-h / 12) towards the mean (its expectation)
+OUTDOOR_ANOMALY_TAU_H = 12.0
+OUTDOOR_MAX_AGE = timedelta(minutes=30)
 STEP = timedelta(minutes=15)
 
 
@@ -151,8 +161,42 @@ def pv_forecast_w(pv_devices: list[Device], starts: list[datetime], *, index_now
     return total
 
 
+def outdoor_now_c(devices: list[Device], latest: dict[int, Telemetry], now: datetime) -> float | None:
+    """The outdoor temperature the segment's heat pumps measure now (their mean), None if none reports."""
+    vals = []
+    for d in devices:
+        t = latest.get(d.pk)
+        if d.kind != kinds.HEAT_PUMP or t is None or now - t.ts > OUTDOOR_MAX_AGE:
+            continue
+        v = (t.payload or {}).get("outdoor_c")
+        if isinstance(v, (int, float)) and math.isfinite(v) and -50 <= v <= 60:
+            vals.append(float(v))
+    return float(np.mean(vals)) if vals else None
+
+
+def outdoor_forecast_c(starts: list[datetime], *, now: datetime, measured_c: float | None) -> np.ndarray:
+    """Outdoor temperature per step (mid-step): the simulator's seasonal + diurnal mean
+    (``assets.domain.profiles.outdoor_temp_mean_c``) plus today's measured anomaly,
+    decaying with the weather's own 12 h correlation time. A night 5 K colder than
+    usual stays colder for the rest of the night, and the plan heats for it."""
+    mean = np.array([outdoor_temp_mean_c(s + STEP / 2) for s in starts])
+    if measured_c is None or not starts:
+        return mean
+    anomaly = measured_c - outdoor_temp_mean_c(now)
+    hours = np.array([max((s + STEP / 2 - now).total_seconds(), 0.0) / 3600 for s in starts])
+    return mean + anomaly * np.exp(-hours / OUTDOOR_ANOMALY_TAU_H)
+
+
 def load_forecast_w(segment: Segment, devices: list[Device], starts: list[datetime], *, now: datetime) -> np.ndarray:
-    """The segment's uncontrolled demand (W) per step, from history: the mean of
+    """The segment's uncontrolled demand (W) per step (see ``load_forecast_by_site_w``)."""
+    per_site = load_forecast_by_site_w(segment, devices, starts, now=now)
+    return sum(per_site.values(), np.zeros(len(starts)))
+
+
+def load_forecast_by_site_w(
+    segment: Segment, devices: list[Device], starts: list[datetime], *, now: datetime
+) -> dict[int, np.ndarray]:
+    """Each site's uncontrolled demand (W) per step, from history: the mean of
     each UTC quarter-hour over the last 7 days of (site meters − every device
     behind them), i.e. what the homes use apart from PV, storage, EVs and heat
     pumps. Quarter-hours with no history fall back to the BDEW H25 profile
@@ -185,16 +229,16 @@ def load_forecast_w(segment: Segment, devices: list[Device], starts: list[dateti
     for d in devices:
         if d.kind != kinds.SMART_METER:
             site_devs.setdefault(d.site_id, []).append(d.pk)
-    out = np.zeros(T)
+    out = {site_id: np.zeros(T) for site_id in site_meter.values()}
     for t, s in enumerate(starts):
         q = s.hour * 4 + s.minute // 15
         for meter_id, site_id in site_meter.items():
             if meter_id in m.get(q, {}):
                 base = m[q][meter_id] - sum(o.get(q, {}).get(i, 0.0) for i in site_devs.get(site_id, []))
-                out[t] += max(base, 0.0)
+                out[site_id][t] += max(base, 0.0)
             else:
                 site = sites[site_id]
-                out[t] += household_demand_mean_w(s + STEP / 2, float(site.annual_consumption_kwh or 2700))
+                out[site_id][t] += household_demand_mean_w(s + STEP / 2, float(site.annual_consumption_kwh or 2700))
     return out
 
 

@@ -178,39 +178,118 @@ def _battery_state(d: Device, t) -> tuple[float, float, float, float, float, flo
     return cap, soc / 100 * cap, reserve, float(d.rated_power_w), float(d.rated_power_w), eta
 
 
+def _base_setpoint_c(d: Device) -> float:
+    """The household's own heat-pump setpoint (what ``assets.command_gate`` shifts from)."""
+    lo = float((d.limits or {}).get("comfort_min_c", 18))
+    hi = float((d.limits or {}).get("comfort_max_c", 22))
+    return float((d.specs or {}).get("setpoint_c", (lo + hi) / 2))
+
+
+def _commitments(
+    segment: Segment,
+    *,
+    devices: list[Device],
+    order: dict,
+    starts: list[datetime],
+    now: datetime,
+    pv_by_site,
+    load_by_site,
+) -> tuple[mpc.SiteCommitments | None, np.ndarray | None, dict]:
+    """The market's traded positions of the segment's sites and the VPP's accepted
+    events for its devices, over the horizon (issue 11: commitments the schedule
+    keeps to, never overrides)."""
+    from community.commitments import net_w_per_step, site_commitments
+    from vpp import selectors as vpp_selectors
+
+    T = len(starts)
+    end = starts[-1] + selectors.STEP
+    site_ids = sorted({d.site_id for d in devices if d.kind == kinds.SMART_METER})
+    traded = net_w_per_step(
+        site_commitments(community=segment.community, site_ids=site_ids, start=starts[0], end=end),
+        site_ids=site_ids,
+        starts=starts,
+        step=selectors.STEP,
+    )
+    summary: dict = {"market": {}, "vpp": {}}
+    com = None
+    if traded:
+        rows = sorted(traded)
+        pos = {kind: {d.site_id: [] for d in order[kind]} for kind in order}
+        for kind, devs in order.items():
+            for i, d in enumerate(devs):
+                pos[kind].setdefault(d.site_id, []).append(i)
+        com = mpc.SiteCommitments(
+            committed_w=np.array([[np.nan if w is None else w for w in traded[s_]] for s_ in rows], dtype=float),
+            uncontrolled_w=np.array(
+                [load_by_site.get(s_, np.zeros(T)) - pv_by_site.get(s_, np.zeros(T)) for s_ in rows], dtype=float
+            ),
+            batteries=tuple(np.array(pos["battery"].get(s_, []), dtype=int) for s_ in rows),
+            evs=tuple(np.array(pos["ev"].get(s_, []), dtype=int) for s_ in rows),
+            heat_pumps=tuple(np.array(pos["heat_pump"].get(s_, []), dtype=int) for s_ in rows),
+        )
+        summary["market"] = {str(s_): [None if w is None else round(w) for w in traded[s_]] for s_ in rows}
+    fixed = None
+    bats = order["battery"]
+    events = vpp_selectors.event_commitments_for_devices(
+        [d.pk for d in devices if d.kind in (kinds.BATTERY, kinds.EV_CHARGER, kinds.HEAT_PUMP)],
+        start=starts[0],
+        end=end,
+    )
+    if events:
+        index = {d.pk: i for i, d in enumerate(bats)}
+        fixed = np.full((len(bats), T), np.nan)
+        per_device: dict[int, list] = {}
+        for e in events:
+            sign = -1.0 if e["direction"] == "down" else 1.0
+            row = per_device.setdefault(e["device_id"], [None] * T)
+            for t, s_ in enumerate(starts):
+                if e["starts_at"] < s_ + selectors.STEP and e["ends_at"] > s_:
+                    row[t] = (row[t] or 0) + sign * e["flex_w"]
+                    if e["device_id"] in index:
+                        i = index[e["device_id"]]
+                        fixed[i, t] = (0.0 if np.isnan(fixed[i, t]) else fixed[i, t]) + sign * e["flex_w"]
+        summary["vpp"] = {str(k): v for k, v in per_device.items()}
+        if not np.isfinite(fixed).any():
+            fixed = None
+    return com, fixed, summary
+
+
 def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, list[datetime], dict, list[int]]:
-    """Build the MPC problem from the database: devices, their latest state, forecasts, limits, prices."""
+    """Build the MPC problem from the database: devices, their latest state, forecasts
+    (PV, load, the weather), limits, prices, and the market's and the VPP's commitments."""
     start = selectors.floor_quarter(now)
     T = segment.horizon_hours * 4
     starts = [start + i * selectors.STEP for i in range(T)]
     devices = selectors.segment_devices(segment)
     latest = selectors.latest_telemetry([d.pk for d in devices], now=now, window=timedelta(hours=2))
     pv_devs = [d for d in devices if d.kind == kinds.PV_INVERTER]
-    pv = selectors.pv_forecast_w(
-        pv_devs, starts, index_now=selectors.clearsky_index_now(pv_devs, latest, now) if pv_devs else None
-    )
-    load = selectors.load_forecast_w(segment, devices, starts, now=now)
+    index_now = selectors.clearsky_index_now(pv_devs, latest, now) if pv_devs else None
+    pv_by_site: dict[int, np.ndarray] = {}
+    for d in pv_devs:
+        pv_by_site[d.site_id] = pv_by_site.get(d.site_id, np.zeros(T)) + selectors.pv_forecast_w(
+            [d], starts, index_now=index_now
+        )
+    pv = sum(pv_by_site.values(), np.zeros(T))
+    load_by_site = selectors.load_forecast_by_site_w(segment, devices, starts, now=now)
+    load = sum(load_by_site.values(), np.zeros(T))
     imp_lim, exp_lim, statement_ids = selectors.limits_per_step(segment, starts)
     tz = ZoneInfo(segment.community.timezone or "Europe/London")
     imp_p, exp_p, red = tariffs.prices([s.astimezone(tz) for s in starts])
     bats = [d for d in devices if d.kind == kinds.BATTERY]
     rows = [_battery_state(d, latest.get(d.pk)) for d in bats]
     arr = np.array(rows, dtype=float).reshape(len(rows), 6)
-    batteries = mpc.Batteries(
-        capacity_wh=arr[:, 0],
-        stored_wh=np.minimum(arr[:, 1], arr[:, 0]),
-        reserve_wh=arr[:, 2],
-        max_charge_w=arr[:, 3],
-        max_discharge_w=arr[:, 4],
-        efficiency=arr[:, 5],
-    )
+    # the weather: today's measured outdoor temperature carried into the forecast (a cold night plans more heat)
+    outdoor = selectors.outdoor_forecast_c(starts, now=now, measured_c=selectors.outdoor_now_c(devices, latest, now))
     hps = [d for d in devices if d.kind == kinds.HEAT_PUMP]
     indoor = []
     for d in hps:
         t = latest.get(d.pk)
         lo = float((d.limits or {}).get("comfort_min_c", 18))
         hi = float((d.limits or {}).get("comfort_max_c", 22))
-        indoor.append(float(t.temperature_c) if t is not None and t.temperature_c is not None else (lo + hi) / 2)
+        measured = (t.payload or {}).get("indoor_c") if t is not None else None
+        if t is not None and t.temperature_c is not None:
+            measured = t.temperature_c
+        indoor.append(float(measured) if isinstance(measured, (int, float)) else (lo + hi) / 2)
     heat_pumps = mpc.HeatPumps(
         rated_w=np.array([float(d.rated_power_w) for d in hps]),
         indoor_c=np.array(indoor),
@@ -218,12 +297,11 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         comfort_max_c=np.array([float((d.limits or {}).get("comfort_max_c", 22)) for d in hps]),
         r_k_per_w=np.array([float((d.specs or {}).get("r_k_per_w", 1 / 180)) for d in hps]),
         c_j_per_k=np.array([float((d.specs or {}).get("c_j_per_k", 1.2e7)) for d in hps]),
-        cop=np.full(len(hps), 3.0),
+        cop=np.array([mpc.heat_pump_cop(outdoor, float((d.specs or {}).get("flow_c", 35))) for d in hps]).reshape(
+            len(hps), T
+        ),
+        setpoint_c=np.array([_base_setpoint_c(d) for d in hps]),
     )
-    # outdoor temperature: the UK-like seasonal/diurnal mean the simulator's weather follows
-    from assets.domain.profiles import outdoor_temp_mean_c
-
-    outdoor = np.array([outdoor_temp_mean_c(s) for s in starts])
     evs = [d for d in devices if d.kind == kinds.EV_CHARGER]
     ev_rows = []
     for d in evs:
@@ -248,10 +326,28 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         need_wh=np.array([r[2] for r in ev_rows]),
         ready_step=np.array([r[3] for r in ev_rows], dtype=int),
     )
+    device_order = {"battery": bats, "ev": [r[0] for r in ev_rows], "heat_pump": hps}
+    # the market trades first and the VPP's accepted events are commitments: the schedule balances what remains
+    commitments, fixed, summary = _commitments(
+        segment,
+        devices=devices,
+        order=device_order,
+        starts=starts,
+        now=now,
+        pv_by_site=pv_by_site,
+        load_by_site=load_by_site,
+    )
+    batteries = mpc.Batteries(
+        capacity_wh=arr[:, 0],
+        stored_wh=np.minimum(arr[:, 1], arr[:, 0]),
+        reserve_wh=arr[:, 2],
+        max_charge_w=arr[:, 3],
+        max_discharge_w=arr[:, 4],
+        efficiency=arr[:, 5],
+        fixed_w=fixed,
+    )
     # the capacity charge, pro rata for the horizon: £/kW/yr → p per kW of peak over T steps
     cap_p = float(CAPACITY_GBP_PER_KW_YEAR) * 100 * (T / 4) / (365 * 24)
-    # market and VPP commitments are already in the measured flows the forecast learns from;
-    # the schedule balances what remains (vpp may read lem's selectors; nothing else needed here)
     problem = mpc.Problem(
         step_h=0.25,
         load_w=load,
@@ -266,8 +362,9 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         heat_pumps=heat_pumps,
         objective=segment.objective,
         capacity_charge_p_per_kw=cap_p,
+        commitments=commitments,
     )
-    device_order = {"battery": bats, "ev": [r[0] for r in ev_rows], "heat_pump": hps}
+    device_order["commitments"] = summary
     return problem, starts, device_order, statement_ids
 
 
@@ -297,13 +394,17 @@ def schedule_solve(
         devices[str(d.pk)] = plan.battery_w[i].tolist()
     for i, d in enumerate(order["ev"]):
         devices[str(d.pk)] = plan.ev_w[i].tolist()
+    indoor: dict[str, list[float]] = {}
     for i, d in enumerate(order["heat_pump"]):
         devices[str(d.pk)] = plan.heat_pump_w[i].tolist()
+        indoor[str(d.pk)] = [round(float(x), 2) for x in plan.indoor_c[i]]
     msg = []
     if plan.breach_wh:
         msg.append(f"{plan.breach_wh / 1000:.1f} kWh cannot be kept inside a limit whatever the devices do")
     if unplaced > 1:
         msg.append(f"{unplaced / 1000:.1f} kWh of the fleet plan could not be split onto devices")
+    if plan.commitment_miss_wh:
+        msg.append(f"{plan.commitment_miss_wh / 1000:.1f} kWh of trades or VPP events cannot be kept")
     with transaction.atomic():
         sch = Schedule.objects.create(
             segment=segment,
@@ -319,6 +420,10 @@ def schedule_solve(
             import_price_p=[round(float(x), 2) for x in problem.import_price_p],
             devices=devices,
             statement_ids=statement_ids,
+            indoor_c=indoor,
+            commitments=order["commitments"],
+            commitment_miss_wh=plan.commitment_miss_wh,
+            outdoor_c=[round(float(x), 1) for x in problem.outdoor_c],
             breach_wh=plan.breach_wh,
             cost_gbp=Decimal(str(round(plan.cost_p / 100, 2))),
             message="; ".join(msg)[:300],

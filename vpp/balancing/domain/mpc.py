@@ -18,13 +18,28 @@ Per step ``t``:
 - EVs: charge between 0 and their rate while plugged in; the energy the household
   asked for delivered by its ready-by step;
 - heat pumps (deferrable within the comfort band): a 1R1C house,
-  ``T[t+1] = T[t] + step_s / C (cop P[t] - (T[t] - T_out[t]) / R)``, with the
-  indoor temperature kept inside ``[comfort_min, comfort_max]``;
+  ``T[t+1] = T[t] + step_s / C (cop[t] P[t] - (T[t] - T_out[t]) / R)``, with the
+  indoor temperature kept inside ``[comfort_min, comfort_max]``; the outdoor
+  temperature and the COP follow the weather forecast step by step (a cold
+  night plans more heat); below the household's own setpoint costs
+  ``PREFERENCE_P`` per K-hour, so the plan pre-heats and coasts around expensive
+  hours instead of keeping the home at the bottom of its band;
 - the connection: ``grid_in <= import_limit[t]``, ``grid_out <= export_limit[t]``
   (from the segment's own limits and the DSO's constraint statements in force).
   A limit that cannot be met whatever the devices do (a cold evening with no
   battery left) is met as closely as possible: the overshoot is a slack variable
   priced far above any tariff, reported in ``breach_wh``, never silently dropped.
+
+Commitments (issue 11: the market trades first, the VPP's accepted events are
+commitments, the controller balances what remains):
+- a battery's power committed to a VPP event (``Batteries.fixed_w``) is held in
+  those steps; the plan keeps the energy the event needs and never reuses it;
+- a site's traded net position (``SiteCommitments``): a site that sold energy for
+  a step exports at least that much (its own load, PV and the controller's use of
+  its devices together), a site that bought imports at least that much.
+Missing a commitment costs ``COMMITMENT_PENALTY_P`` per kWh: above any tariff
+(the market before the community's objective), below a comfort miss and far
+below a limit breach (safety and comfort, then the network, then the market).
 
 Objective (the segment's choice, seed 002 §4.3.3):
 - ``cost``: least import cost: ToU import price + DUoS red-band adder, minus export
@@ -49,6 +64,8 @@ OBJECTIVES = ("cost", "self_consumption", "peak")
 BREACH_PENALTY_P = 10_000.0  # p/kWh: far above any tariff, so a limit is only exceeded when unavoidable
 COMFORT_PENALTY_P = 500.0  # p per K·step outside the comfort band (only when the band is unreachable)
 CYCLE_COST_P = 0.05  # p/kWh through a battery: breaks ties, avoids charging and discharging at once
+COMMITMENT_PENALTY_P = 200.0  # p/kWh of a trade or VPP event not kept (only when nothing else can keep it)
+PREFERENCE_P = 2.0  # p per K-hour below the household's setpoint (a degree for an hour ~ 0.5 p of heat at 25 p/kWh)
 
 
 class ScheduleError(ValueError):
@@ -63,6 +80,7 @@ class Batteries:
     max_charge_w: np.ndarray
     max_discharge_w: np.ndarray
     efficiency: np.ndarray  # one way (sqrt of the round trip)
+    fixed_w: np.ndarray | None = None  # (batteries, steps): power committed to a VPP event; NaN where free
 
     @classmethod
     def empty(cls) -> Batteries:
@@ -96,7 +114,8 @@ class HeatPumps:
     comfort_max_c: np.ndarray
     r_k_per_w: np.ndarray
     c_j_per_k: np.ndarray
-    cop: np.ndarray
+    cop: np.ndarray  # (heat pumps,) or (heat pumps, steps): the COP at each step's outdoor temperature
+    setpoint_c: np.ndarray | None = None  # the household's own setpoint (inside the band): below it costs a little
 
     @classmethod
     def empty(cls) -> HeatPumps:
@@ -105,6 +124,32 @@ class HeatPumps:
 
     def __len__(self) -> int:
         return len(self.rated_w)
+
+
+@dataclass(frozen=True)
+class SiteCommitments:
+    """Sites' traded net positions the schedule keeps to (one row per committed site).
+
+    ``committed_w`` > 0: the site bought, so it must import at least that much;
+    < 0: it sold, so it must export at least that much; NaN or 0: no commitment.
+    ``uncontrolled_w``: the site's own forecast load - PV (W). The index tuples
+    name the site's devices in ``Problem.batteries`` / ``evs`` / ``heat_pumps``."""
+
+    committed_w: np.ndarray  # (sites, steps)
+    uncontrolled_w: np.ndarray  # (sites, steps)
+    batteries: tuple[np.ndarray, ...]
+    evs: tuple[np.ndarray, ...]
+    heat_pumps: tuple[np.ndarray, ...]
+
+    def __len__(self) -> int:
+        return len(self.committed_w)
+
+
+def heat_pump_cop(outdoor_c, flow_c: float = 35.0):
+    """COP of an air-source heat pump: 45 % of Carnot at a 35 °C flow, clamped to [1.5, 5.5]
+    (the simulator's model, ``assets.domain.devices.HeatPump.cop``)."""
+    lift = np.maximum(flow_c - np.asarray(outdoor_c, float), 5.0)
+    return np.clip(0.45 * (flow_c + 273.15) / lift, 1.5, 5.5)
 
 
 @dataclass(frozen=True)
@@ -122,6 +167,7 @@ class Problem:
     heat_pumps: HeatPumps = field(default_factory=HeatPumps.empty)
     objective: str = "cost"
     capacity_charge_p_per_kw: float = 0.0  # for the horizon's peak import (pro rata of £/kW/yr)
+    commitments: SiteCommitments | None = None
 
     @property
     def steps(self) -> int:
@@ -142,6 +188,7 @@ class Schedule:
     peak_import_w: int
     seconds: float
     status: str
+    commitment_miss_wh: int = 0  # traded or VPP-committed energy the plan could not keep
 
 
 def _check(p: Problem) -> None:
@@ -173,6 +220,23 @@ def _check(p: Problem) -> None:
     h = p.heat_pumps
     if (h.comfort_min_c > h.comfort_max_c).any():
         raise ScheduleError("a heat pump's comfort band has its minimum above its maximum")
+    if np.ndim(h.cop) == 2 and np.shape(h.cop) != (len(h), T):
+        raise ScheduleError(f"heat-pump COP has shape {np.shape(h.cop)} for {len(h)} heat pumps x {T} steps")
+    if (np.asarray(h.cop) <= 0).any():
+        raise ScheduleError("a heat pump's COP must be above zero")
+    if b.fixed_w is not None and np.shape(b.fixed_w) != (len(b), T):
+        raise ScheduleError(
+            f"committed battery power has shape {np.shape(b.fixed_w)} for {len(b)} batteries x {T} steps"
+        )
+    c = p.commitments
+    if c is not None:
+        for name in ("committed_w", "uncontrolled_w"):
+            if np.shape(getattr(c, name)) != (len(c), T):
+                raise ScheduleError(f"site commitments' {name} has shape {np.shape(getattr(c, name))}")
+        for name, n_ in (("batteries", len(b)), ("evs", len(e)), ("heat_pumps", len(h))):
+            idx = getattr(c, name)
+            if len(idx) != len(c) or any(len(i) and (np.min(i) < 0 or np.max(i) >= n_) for i in idx):
+                raise ScheduleError(f"site commitments name {name} that are not in the problem")
 
 
 def solve(p: Problem) -> Schedule:
@@ -216,6 +280,21 @@ def solve(p: Problem) -> Schedule:
     ht = alloc("temp", nh * T)  # indoor temperature at the END of each step
     hl = alloc("too_cold", nh * T)
     hu = alloc("too_warm", nh * T)
+    b_fixed = np.zeros((0, 2), dtype=np.int64)
+    if nb and p.batteries.fixed_w is not None:
+        b_fixed = np.argwhere(np.isfinite(np.asarray(p.batteries.fixed_w, float)))
+    nf = len(b_fixed)
+    fu = alloc("fixed_up", nf)  # deviation from a VPP-committed battery power, each way
+    fd = alloc("fixed_down", nf)
+    com = p.commitments
+    c_pairs = np.zeros((0, 2), dtype=np.int64)
+    if com is not None and len(com):
+        cw = np.asarray(com.committed_w, float)
+        c_pairs = np.argwhere(np.isfinite(cw) & (np.abs(cw) >= 1.0))
+    nc = len(c_pairs)
+    cm = alloc("commit_miss", nc)
+    has_sp = bool(nh) and p.heat_pumps.setpoint_c is not None
+    hb = alloc("below_setpoint", nh * T if has_sp else 0)
 
     kwh = dt / 1000.0  # W over one step -> kWh
     c = np.zeros(n)
@@ -252,6 +331,11 @@ def solve(p: Problem) -> Schedule:
         hi[ht : ht + nh * T] = np.inf
         c[hl : hl + nh * T] = COMFORT_PENALTY_P
         c[hu : hu + nh * T] = COMFORT_PENALTY_P
+        if has_sp:
+            c[hb : hb + nh * T] = PREFERENCE_P * dt
+    c[fu : fu + nf] = COMMITMENT_PENALTY_P * kwh
+    c[fd : fd + nf] = COMMITMENT_PENALTY_P * kwh
+    c[cm : cm + nc] = COMMITMENT_PENALTY_P * kwh
 
     # --- rows ----------------------------------------------------------------
     rows, colsi, vals = [], [], []
@@ -328,7 +412,8 @@ def solve(p: Problem) -> Schedule:
         ki = np.arange(nh)[:, None]
         dts = dt * 3600.0
         a = (dts / (h.r_k_per_w * h.c_j_per_k))[:, None] * np.ones((1, T))
-        g = (dts * h.cop / h.c_j_per_k)[:, None] * np.ones((1, T))
+        cop = np.broadcast_to(np.asarray(h.cop, float).reshape(nh, -1), (nh, T))
+        g = dts * cop / h.c_j_per_k[:, None]
         if (a >= 1).any():
             raise ScheduleError("a heat pump's house model is too fast for the step (R·C below the step length)")
         row = r + ki * T + tt
@@ -354,6 +439,48 @@ def solve(p: Problem) -> Schedule:
         rlo.append(np.full(nh * T, -np.inf))
         rhi.append(np.repeat(h.comfort_max_c, T))
         r += nh * T
+        if has_sp:
+            # T + below_setpoint >= the household's setpoint (held inside the band)
+            row = r + ki * T + tt
+            add(row, ht + ki * T + tt, 1.0)
+            add(row, hb + ki * T + tt, 1.0)
+            rlo.append(np.repeat(np.clip(h.setpoint_c, h.comfort_min_c, h.comfort_max_c), T))
+            rhi.append(np.full(nh * T, np.inf))
+            r += nh * T
+    if nf:
+        # a VPP event's battery power: charge - discharge + up - down = committed
+        i_, t_ = b_fixed[:, 0], b_fixed[:, 1]
+        row = r + np.arange(nf)
+        add(row, bc + i_ * T + t_, 1.0)
+        add(row, bd + i_ * T + t_, -1.0)
+        add(row, fu + np.arange(nf), 1.0)
+        add(row, fd + np.arange(nf), -1.0)
+        fixed = np.asarray(p.batteries.fixed_w, float)[i_, t_]
+        rlo.append(fixed)
+        rhi.append(fixed)
+        r += nf
+    if nc:
+        # a site's traded position: sold -> load - PV + its devices - miss <= committed (exports at least that);
+        # bought -> load - PV + its devices + miss >= committed (imports at least that)
+        s_, t_ = c_pairs[:, 0], c_pairs[:, 1]
+        committed = cw[s_, t_]
+        want = committed - np.asarray(com.uncontrolled_w, float)[s_, t_]
+        sold = committed < 0
+        rows0 = r + np.arange(nc)
+        add(rows0, cm + np.arange(nc), np.where(sold, -1.0, 1.0))
+        for site in np.unique(s_):
+            k = np.flatnonzero(s_ == site)
+            rk, tk = rows0[k], t_[k]
+            for b_ in com.batteries[site]:
+                add(rk, bc + int(b_) * T + tk, 1.0)
+                add(rk, bd + int(b_) * T + tk, -1.0)
+            for e_ in com.evs[site]:
+                add(rk, ev + int(e_) * T + tk, 1.0)
+            for h_ in com.heat_pumps[site]:
+                add(rk, hp + int(h_) * T + tk, 1.0)
+        rlo.append(np.where(sold, -np.inf, want))
+        rhi.append(np.where(sold, want, np.inf))
+        r += nc
 
     A = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(colsi))), shape=(r, n))
     x, status = _highs(c, lo, hi, A, np.concatenate(rlo), np.concatenate(rhi))
@@ -370,6 +497,7 @@ def solve(p: Problem) -> Schedule:
     stored = part("stored", (nb, T))
     temp = part("temp", (nh, T))
     breach = (part("slack_in", T).sum() + part("slack_out", T).sum()) * dt
+    miss = (part("fixed_up", nf).sum() + part("fixed_down", nf).sum() + part("commit_miss", nc).sum()) * dt
     return Schedule(
         net_w=np.rint(grid_in - grid_out).astype(np.int64),
         battery_w=np.rint(charge - discharge).astype(np.int64),
@@ -387,6 +515,7 @@ def solve(p: Problem) -> Schedule:
         peak_import_w=int(round(float(grid_in.max()))),
         seconds=seconds,
         status="optimal",
+        commitment_miss_wh=int(math.floor(miss + 0.5)) if miss > 0.5 else 0,
     )
 
 
@@ -433,17 +562,26 @@ def _highs(c, lo, hi, A, row_lo, row_hi, solver="simplex"):
 DIRECT_LIMIT = 30  # devices: up to this many the LP plans every device itself
 
 
-def _groups(key: np.ndarray, k: int) -> list[np.ndarray]:
-    """Split indices into at most ``k`` groups of similar ``key`` (quantile bins)."""
+def _groups(key: np.ndarray, k: int, single: np.ndarray | None = None) -> list[np.ndarray]:
+    """Split indices into at most ``k`` groups of similar ``key`` (quantile bins);
+    the indices marked ``single`` (committed devices) each get a group of their own."""
     if len(key) == 0:
         return []
-    order = np.argsort(key, kind="stable")
-    return [g for g in np.array_split(order, min(k, len(key))) if len(g)]
+    single = np.zeros(len(key), dtype=bool) if single is None else np.asarray(single, dtype=bool)
+    out = [np.array([i]) for i in np.flatnonzero(single)]
+    rest = np.flatnonzero(~single)
+    if len(rest):
+        order = rest[np.argsort(np.asarray(key)[rest], kind="stable")]
+        out.extend(g for g in np.array_split(order, min(k, len(order))) if len(g))
+    return out
 
 
-def _battery_groups(b: Batteries, k: int) -> tuple[Batteries, list[np.ndarray]]:
+def _battery_groups(b: Batteries, k: int, single=None) -> tuple[Batteries, list[np.ndarray]]:
     frac = (b.stored_wh - b.reserve_wh) / np.maximum(b.capacity_wh, 1.0)
-    groups = _groups(frac, k)
+    groups = _groups(frac, k, single)
+    fixed = None
+    if b.fixed_w is not None:  # committed batteries are singletons: their group carries their commitment
+        fixed = np.array([b.fixed_w[g[0]] if len(g) == 1 else np.full(b.fixed_w.shape[1], np.nan) for g in groups])
     agg = Batteries(
         capacity_wh=np.array([b.capacity_wh[g].sum() for g in groups]),
         stored_wh=np.array([b.stored_wh[g].sum() for g in groups]),
@@ -451,14 +589,16 @@ def _battery_groups(b: Batteries, k: int) -> tuple[Batteries, list[np.ndarray]]:
         max_charge_w=np.array([b.max_charge_w[g].sum() for g in groups]),
         max_discharge_w=np.array([b.max_discharge_w[g].sum() for g in groups]),
         efficiency=np.array([np.average(b.efficiency[g], weights=b.capacity_wh[g] + 1e-9) for g in groups]),
+        fixed_w=fixed,
     )
     return agg, groups
 
 
-def _ev_groups(e: EVs, k: int) -> tuple[EVs, list[np.ndarray]]:
-    groups = []
-    for step in np.unique(e.ready_step):
-        same = np.flatnonzero(e.ready_step == step)
+def _ev_groups(e: EVs, k: int, single=None) -> tuple[EVs, list[np.ndarray]]:
+    single = np.zeros(len(e), dtype=bool) if single is None else np.asarray(single, dtype=bool)
+    groups = [np.array([i]) for i in np.flatnonzero(single)]
+    for step in np.unique(e.ready_step[~single]):
+        same = np.flatnonzero((e.ready_step == step) & ~single)
         groups.extend(same[g] for g in _groups(e.need_wh[same] / np.maximum(e.max_w[same], 1.0), k))
     agg = EVs(
         max_w=np.array([e.max_w[g].sum() for g in groups]),
@@ -468,12 +608,12 @@ def _ev_groups(e: EVs, k: int) -> tuple[EVs, list[np.ndarray]]:
     return agg, groups
 
 
-def _hp_groups(h: HeatPumps, k: int) -> tuple[HeatPumps, list[np.ndarray]]:
+def _hp_groups(h: HeatPumps, k: int, single=None) -> tuple[HeatPumps, list[np.ndarray]]:
     pos = (h.indoor_c - h.comfort_min_c) / np.maximum(h.comfort_max_c - h.comfort_min_c, 0.1)
-    groups = _groups(pos, k)
+    groups = _groups(pos, k, single)
 
     def wmean(x, g):
-        return float(np.average(x[g], weights=h.c_j_per_k[g]))
+        return np.average(np.asarray(x)[g], axis=0, weights=h.c_j_per_k[g])
 
     agg = HeatPumps(
         rated_w=np.array([h.rated_w[g].sum() for g in groups]),
@@ -483,8 +623,45 @@ def _hp_groups(h: HeatPumps, k: int) -> tuple[HeatPumps, list[np.ndarray]]:
         r_k_per_w=np.array([1.0 / (1.0 / h.r_k_per_w[g]).sum() for g in groups]),
         c_j_per_k=np.array([h.c_j_per_k[g].sum() for g in groups]),
         cop=np.array([wmean(h.cop, g) for g in groups]),
+        setpoint_c=None if h.setpoint_c is None else np.array([wmean(h.setpoint_c, g) for g in groups]),
     )
     return agg, groups
+
+
+def _committed(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of the batteries, EVs and heat pumps the plan must keep individual:
+    batteries with a VPP commitment and every device of a site with a traded position."""
+    nb, ne, nh = len(p.batteries), len(p.evs), len(p.heat_pumps)
+    mb, me, mh = np.zeros(nb, bool), np.zeros(ne, bool), np.zeros(nh, bool)
+    if nb and p.batteries.fixed_w is not None:
+        mb |= np.isfinite(np.asarray(p.batteries.fixed_w, float)).any(axis=1)
+    c = p.commitments
+    if c is not None and len(c):
+        active = (np.isfinite(c.committed_w) & (np.abs(np.nan_to_num(c.committed_w)) >= 1.0)).any(axis=1)
+        for site in np.flatnonzero(active):
+            mb[np.asarray(c.batteries[site], dtype=int)] = True
+            me[np.asarray(c.evs[site], dtype=int)] = True
+            mh[np.asarray(c.heat_pumps[site], dtype=int)] = True
+    return mb, me, mh
+
+
+def _regroup(c: SiteCommitments | None, b_groups, e_groups, h_groups) -> SiteCommitments | None:
+    """Site commitments with device indices mapped onto the groups (committed devices are singletons)."""
+    if c is None:
+        return None
+
+    def mapper(groups):
+        where = {int(g[0]): gi for gi, g in enumerate(groups) if len(g) == 1}
+        return lambda idx: np.array([where[int(i)] for i in idx if int(i) in where], dtype=int)
+
+    mb, me, mh = mapper(b_groups), mapper(e_groups), mapper(h_groups)
+    return SiteCommitments(
+        committed_w=c.committed_w,
+        uncontrolled_w=c.uncontrolled_w,
+        batteries=tuple(mb(i) for i in c.batteries),
+        evs=tuple(me(i) for i in c.evs),
+        heat_pumps=tuple(mh(i) for i in c.heat_pumps),
+    )
 
 
 def split_battery_power(
@@ -515,15 +692,17 @@ def solve_fleet(p: Problem, *, groups: int = 8, direct_limit: int = DIRECT_LIMIT
         return solve(p), 0.0
     _check(p)
     t0 = time.perf_counter()
-    b_agg, b_groups = _battery_groups(p.batteries, groups)
-    e_agg, e_groups = _ev_groups(p.evs, groups) if ne else (EVs.empty(), [])
-    h_agg, h_groups = _hp_groups(p.heat_pumps, groups) if nh else (HeatPumps.empty(), [])
+    mb, me, mh = _committed(p)
+    b_agg, b_groups = _battery_groups(p.batteries, groups, mb)
+    e_agg, e_groups = _ev_groups(p.evs, groups, me) if ne else (EVs.empty(), [])
+    h_agg, h_groups = _hp_groups(p.heat_pumps, groups, mh) if nh else (HeatPumps.empty(), [])
     agg = Problem(
         **{
             **{f: getattr(p, f) for f in p.__dataclass_fields__},
             "batteries": b_agg if nb else Batteries.empty(),
             "evs": e_agg,
             "heat_pumps": h_agg,
+            "commitments": _regroup(p.commitments, b_groups, e_groups, h_groups),
         }
     )
     s = solve(agg)
@@ -589,6 +768,7 @@ def solve_fleet(p: Problem, *, groups: int = 8, direct_limit: int = DIRECT_LIMIT
             peak_import_w=int(net.clip(0).max()),
             seconds=time.perf_counter() - t0,
             status=s.status,
+            commitment_miss_wh=s.commitment_miss_wh,
         ),
         unplaced,
     )
