@@ -43,8 +43,21 @@ def consent(device: Device, user, at: datetime) -> None:
     )
 
 
-def estate(world, *, homes: int = 6, import_limit_w: int = 6_000, export_limit_w: int = 20_000, since=None):
-    """A feeder with ``homes`` homes (meter, 4 kWp PV, 10 kWh battery each) and its Segment."""
+def estate(
+    world,
+    *,
+    homes: int = 6,
+    import_limit_w: int = 6_000,
+    export_limit_w: int = 20_000,
+    since=None,
+    evs: int = 0,
+    heat_pumps: int = 0,
+    consent_loads: bool = True,
+):
+    """A feeder with ``homes`` homes (meter, 4 kWp PV, 10 kWh battery each) and its Segment;
+    the first ``evs`` homes also have a 7 kW EV charger and the first ``heat_pumps`` a 3 kW
+    heat pump (comfort band 19-23 °C), each with the household's balancing consent
+    unless ``consent_loads`` is False."""
     from django.contrib.auth import get_user_model
 
     since = since or datetime(2026, 1, 1, tzinfo=UTC)
@@ -96,6 +109,29 @@ def estate(world, *, homes: int = 6, import_limit_w: int = 6_000, export_limit_w
             limits={"reserve_pct": 10},
         )
         consent(bat, user, since)
+        if h < evs:
+            ev, _ = asset_services.device_register(
+                site=site,
+                kind=kinds.EV_CHARGER,
+                uid=f"pw{tag}-h{h}-ev",
+                name="EV charger 7 kW",
+                rated_power_w=7_000,
+                limits={"target_pct": 80, "ready_by": "07:00"},
+                specs={"car_capacity_wh": 60_000},
+            )
+            if consent_loads:
+                consent(ev, user, since)
+        if h < heat_pumps:
+            hp, _ = asset_services.device_register(
+                site=site,
+                kind=kinds.HEAT_PUMP,
+                uid=f"pw{tag}-h{h}-hp",
+                name="Heat pump 3 kW",
+                rated_power_w=3_000,
+                limits={"comfort_min_c": 19, "comfort_max_c": 23},
+            )
+            if consent_loads:
+                consent(hp, user, since)
         sites.append(site)
     seg = services.segment_create(
         community=world.community,

@@ -34,20 +34,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assets import services as asset_services
+from assets.command_gate import command_refusals
 from assets.domain import kinds
 from assets.models import Device, DeviceCommand
 from community.errors import DomainError
 from community.models import Community, NetworkNode, Role
 from community.services import audit_record
 from vpp.balancing import selectors
-from vpp.balancing.domain import corrective, mpc
+from vpp.balancing.domain import corrective, loads, mpc
 from vpp.balancing.domain import tariff as tariffs
 from vpp.balancing.models import Alarm, ControlAction, ControlStep, NodeOperator, Schedule, Segment
-
-try:  # the consent and limits gate (issue 10) in assets
-    from assets.command_gate import command_refusal
-except ImportError:  # pragma: no cover - until the gate ships, only the command path itself checks
-    command_refusal = None
 
 log = logging.getLogger("vpp.balancing")
 
@@ -458,21 +454,33 @@ def schedules_due(*, now: datetime | None = None) -> int:
 # --- the corrective step ------------------------------------------------------------------
 
 
-def _refusal(d: Device, power_w: int, now: datetime) -> str | None:
-    if command_refusal is None:
-        return None
-    return command_refusal(
-        d, "set_power", {"power_w": power_w}, source="balancing", at=now, valid_until=now + COMMAND_LEASE
-    )
-
-
-def _open_leases(battery_ids: list[int], now: datetime) -> dict[int, DeviceCommand]:
+def _open_leases(device_ids: list[int], now: datetime) -> dict[int, DeviceCommand]:
+    """Each device's newest balancing lease still in force (not refused or lost)."""
     out: dict[int, DeviceCommand] = {}
-    for c in DeviceCommand.objects.filter(
-        device_id__in=battery_ids, source="balancing", action="set_power", valid_until__gt=now
-    ).order_by("device_id", "-created_at"):
+    bad = (DeviceCommand.Status.REJECTED, DeviceCommand.Status.TIMED_OUT, DeviceCommand.Status.EXPIRED)
+    for c in (
+        DeviceCommand.objects.filter(
+            device_id__in=device_ids,
+            source="balancing",
+            action__in=("set_power", "shift_setpoint"),
+            valid_until__gt=now,
+        )
+        .exclude(status__in=bad)
+        .order_by("device_id", "-created_at")
+    ):
         out.setdefault(c.device_id, c)
     return out
+
+
+def _vpp_held(device_ids: list[int], now: datetime) -> set[int]:
+    """Devices under a VPP event's lease now: the VPP's commitment, never overridden."""
+    bad = (DeviceCommand.Status.REJECTED, DeviceCommand.Status.TIMED_OUT, DeviceCommand.Status.EXPIRED)
+    return set(
+        DeviceCommand.objects.filter(device_id__in=device_ids, source="vpp", valid_until__gt=now, created_at__lte=now)
+        .exclude(action__in=("auto", "resume"))
+        .exclude(status__in=bad)
+        .values_list("device_id", flat=True)
+    )
 
 
 def _ignored(battery_ids: list[int], now: datetime) -> dict[int, DeviceCommand]:
@@ -592,17 +600,18 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
             )
 
     # --- normal operation
-    leases = _open_leases([d.pk for d in bats], now)
-    ignored = _ignored([d.pk for d in bats], now)
-    available, refusals = [], {}
-    for d in bats:
-        if d.pk in ignored:
-            available.append(False)
-            continue
-        r = _refusal(d, 0, now)
-        if r:
-            refusals[d.pk] = r
-        available.append(r is None)
+    evs = [d for d in devices if d.kind == kinds.EV_CHARGER]
+    hps = [d for d in devices if d.kind == kinds.HEAT_PUMP]
+    leases = _open_leases([d.pk for d in bats + evs + hps], now)
+    ignored = _ignored([d.pk for d in bats + evs + hps], now)
+    held = _vpp_held([d.pk for d in bats + evs + hps], now)
+    gate = command_refusals(
+        [(d, "set_power", {"power_w": 0}) for d in bats],
+        source="balancing",
+        at=now,
+        valid_until=now + COMMAND_LEASE,
+    )
+    available = [d.pk not in ignored and d.pk not in held and r is None for d, r in zip(bats, gate, strict=True)]
     rows = [_battery_state(d, latest.get(d.pk)) for d in bats]
     arr = np.array(rows, dtype=float).reshape(len(rows), 6)
     fleet = corrective.Fleet(
@@ -615,16 +624,50 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
         efficiency=arr[:, 5],
         available=np.array(available, dtype=bool),
     )
-    result = corrective.correct(
+    goal = target if target is not None else float(np.clip(measured, -exp, imp))
+
+    def battery_step(expected_flex_w: float) -> corrective.Correction:
+        # the batteries steer to the plan less what the flexible loads are about to change themselves;
+        # their own guarantee is against the measured net, whatever the loads then do
+        return corrective.correct(
+            measured_net_w=measured,
+            target_net_w=goal - expected_flex_w,
+            import_limit_w=imp,
+            export_limit_w=exp,
+            fleet=fleet,
+            horizon_s=COMMAND_LEASE.total_seconds(),
+            margin_w=segment.margin_w,
+            deadband_w=500,
+        )
+
+    proposals = _flex_proposals(
+        schedule if i is not None else None,
+        i,
+        [d for d in evs + hps if d.pk not in held and d.pk not in ignored],
+        latest,
+        leases,
+        now,
+        segment.stale_after_s,
+    )
+    result = battery_step(sum(p.expected_w for _, p, _ in proposals.values()))
+    flex = loads.gate(
+        [p for _, p, _ in proposals.values()],
         measured_net_w=measured,
-        target_net_w=target if target is not None else float(np.clip(measured, -exp, imp)),
+        battery_change_w=result.correction_w,
         import_limit_w=imp,
         export_limit_w=exp,
-        fleet=fleet,
-        horizon_s=COMMAND_LEASE.total_seconds(),
         margin_w=segment.margin_w,
-        deadband_w=500,
     )
+    if flex.dropped:
+        result = battery_step(sum(p.expected_w for p in flex.kept))
+        flex = loads.gate(
+            flex.kept,
+            measured_net_w=measured,
+            battery_change_w=result.correction_w,
+            import_limit_w=imp,
+            export_limit_w=exp,
+            margin_w=segment.margin_w,
+        )
     commands: list[tuple[Device, str, dict]] = []
     planned: list[tuple[Device, int, int]] = []
     for k, d in enumerate(bats):
@@ -639,6 +682,16 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
         if changed or renew:
             commands.append((d, "set_power", {"power_w": new}))
             planned.append((d, old, new))
+    flex_commands: list[tuple[Device, str, dict]] = []
+    flex_planned: list[tuple[Device, int, int, str]] = []
+    for prop in flex.kept:
+        d, _, why = proposals[prop.key]
+        lease = leases.get(d.pk)
+        if prop.renewal and lease is not None and lease.valid_until - now >= RESEND_BEFORE:
+            continue
+        flex_commands.append((d, prop.action, prop.params))
+        now_w = int((latest[d.pk].power_w or 0) if d.pk in latest else 0)
+        flex_planned.append((d, now_w, int(round(now_w + prop.expected_w)), why))
     outcome = (
         ControlStep.Outcome.AT_LIMIT
         if result.at_limit
@@ -674,11 +727,22 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
             except DomainError as exc:  # a device's limits changed between our check and the gate's
                 detail = f"commands refused: {exc}"
                 sent = []
+        flex_sent: list[DeviceCommand] = []
+        if flex_commands and send:
+            try:
+                flex_sent = asset_services.command_publish_many(
+                    commands=flex_commands, valid_for=COMMAND_LEASE, source="balancing", now=now
+                )
+            except DomainError as exc:
+                detail = f"{detail}; load commands refused: {exc}"
+        if flex.dropped:
+            detail = f"{detail}; {len(flex.dropped)} load instruction(s) held back: no headroom under the limits"
         step = ControlStep.objects.create(
             **common,
             measured_net_w=measured,
             target_net_w=result.target_w,
-            predicted_net_w=result.predicted_net_w if sent or not commands else measured,
+            predicted_net_w=(result.predicted_net_w if sent or not commands else measured)
+            + int(sum(p.expected_w for p in flex.kept if not p.renewal) if flex_sent else 0),
             correction_w=result.correction_w if sent else 0,
             outcome=outcome if (sent or not commands) else ControlStep.Outcome.STEADY,
             detail=detail[:300],
@@ -698,6 +762,10 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
                 for d, old, new in planned
                 if d.pk in by_device
             ]
+            + [
+                ControlAction(step=step, device=d, command=c, previous_w=old, setpoint_w=new, reason=why[:300])
+                for (d, old, new, why), c in zip(flex_planned, flex_sent, strict=False)
+            ]
         )
     # a large deviation from the plan: re-plan now (the next quarter's periodic solve would be too late)
     if target is not None and abs(measured - target) > segment.deviation_w and not result.at_limit:
@@ -708,6 +776,99 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
             except DomainError as exc:
                 log.warning("%s: re-solve failed: %s", segment, exc)
     return step
+
+
+def _flex_proposals(
+    schedule: Schedule | None,
+    i: int | None,
+    devices: list[Device],
+    latest: dict,
+    leases: dict[int, DeviceCommand],
+    now: datetime,
+    stale_after_s: int,
+) -> dict[int, tuple[Device, loads.Proposal, str]]:
+    """The schedule's plan for this quarter-hour as commands to EV chargers and heat
+    pumps, each with the reason the household will read; only devices with fresh
+    telemetry, a plan, and the consent and limits ``assets.command_gate`` checks."""
+    if schedule is None or i is None:
+        return {}
+    out: dict[int, tuple[Device, loads.Proposal, str]] = {}
+    price = float(schedule.import_price_p[i]) if i < len(schedule.import_price_p or []) else None
+    tz = ZoneInfo(devices[0].community.timezone or "Europe/London") if devices else None
+    until = (schedule.starts_at + (i + 1) * selectors.STEP).astimezone(tz) if tz else None
+    dear = f"import costs {price:.1f} p/kWh now" if price is not None else "the plan"
+    for d in devices:
+        plan = (schedule.devices or {}).get(str(d.pk))
+        t = latest.get(d.pk)
+        if not plan or i >= len(plan) or selectors.is_stale(t, now, stale_after_s):
+            continue
+        now_w = float(t.power_w or 0)
+        lease = leases.get(d.pk)
+        if d.kind == kinds.EV_CHARGER:
+            lease_w = (
+                float(lease.params.get("power_w", 0)) if lease is not None and lease.action == "set_power" else None
+            )
+            prop = loads.ev_proposal(
+                key=d.pk, planned_w=float(plan[i]), now_w=now_w, rated_w=float(d.rated_power_w), lease_w=lease_w
+            )
+            if prop is None:
+                continue
+            cap = prop.params["power_w"]
+            limits = d.limits or {}
+            ready = (
+                f"; your car still reaches {limits['target_pct']}% by {limits['ready_by']}"
+                if limits.get("target_pct") is not None and limits.get("ready_by")
+                else ""
+            )
+            why = (
+                f"charging paused until {until:%H:%M}: {dear}, the plan charges when it is cheaper{ready}"
+                if cap == 0
+                else f"charge at {cap / 1000:.1f} kW (of {d.rated_power_w / 1000:.1f}) until {until:%H:%M}: "
+                f"{dear}, the plan spreads the charge{ready}"
+            )
+        else:
+            indoor = (schedule.indoor_c or {}).get(str(d.pk))
+            if not indoor or i + 1 >= len(indoor):
+                continue
+            lo = float((d.limits or {}).get("comfort_min_c", 18))
+            hi = float((d.limits or {}).get("comfort_max_c", 22))
+            base = _base_setpoint_c(d)
+            lease_delta = (
+                float(lease.params.get("delta_c", 0))
+                if lease is not None and lease.action == "shift_setpoint"
+                else None
+            )
+            prop = loads.heat_pump_proposal(
+                key=d.pk,
+                planned_indoor_c=float(indoor[i + 1]),
+                planned_w=float(plan[i]),
+                base_setpoint_c=base,
+                comfort_min_c=lo,
+                comfort_max_c=hi,
+                lease_delta_c=lease_delta,
+                now_w=now_w,
+                rated_w=float(d.rated_power_w),
+            )
+            if prop is None:
+                continue
+            sp = base + prop.params["delta_c"]
+            band = f"your {base:.1f} °C, comfort band {lo:g}–{hi:g} °C"
+            why = (
+                f"setpoint {sp:.1f} °C until {until:%H:%M} ({band}): pre-heating while {dear}, to coast later"
+                if prop.params["delta_c"] > 0
+                else f"setpoint {sp:.1f} °C until {until:%H:%M} ({band}): coasting on the heat stored in the house; "
+                f"{dear}"
+            )
+        out[d.pk] = (d, prop, why)
+    if not out:
+        return {}
+    refusals = command_refusals(
+        [(d, p.action, p.params) for d, p, _ in out.values()],
+        source="balancing",
+        at=now,
+        valid_until=now + COMMAND_LEASE,
+    )
+    return {k: v for (k, v), r in zip(out.items(), refusals, strict=True) if r is None}
 
 
 def control_all(*, now: datetime | None = None) -> int:

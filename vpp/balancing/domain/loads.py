@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 EV_FULL_MARGIN_W = 100
+EV_MIN_RATE_W = 1_400  # 6 A x 230 V: the lowest rate a charger can signal (IEC 61851)
 SETPOINT_STEP_C = 0.5
 
 
@@ -50,11 +51,22 @@ def _finite(*xs) -> bool:
     return all(x is not None and math.isfinite(float(x)) for x in xs)
 
 
-def ev_proposal(*, key: int, planned_w: float, now_w: float, rated_w: float, lease_w: float | None) -> Proposal | None:
-    """``lease_w``: the cap of the controller's lease in force (None: no lease)."""
+def ev_proposal(
+    *,
+    key: int,
+    planned_w: float,
+    now_w: float,
+    rated_w: float,
+    lease_w: float | None,
+    min_rate_w: float = EV_MIN_RATE_W,
+) -> Proposal | None:
+    """``lease_w``: the cap of the controller's lease in force (None: no lease).
+    A rate below the lowest a charger can signal becomes 0 or that lowest rate."""
     if not _finite(planned_w, now_w, rated_w) or rated_w <= 0:
         return None
     cap = int(min(max(round(planned_w), 0), rated_w))
+    if 0 < cap < min_rate_w:
+        cap = 0 if cap < min_rate_w / 2 else int(min(min_rate_w, rated_w))
     now_w = max(float(now_w), 0.0)
     if lease_w is None and cap >= rated_w - EV_FULL_MARGIN_W:
         return None  # what the charger does by itself

@@ -23,7 +23,8 @@ Per step ``t``:
   temperature and the COP follow the weather forecast step by step (a cold
   night plans more heat); below the household's own setpoint costs
   ``PREFERENCE_P`` per K-hour, so the plan pre-heats and coasts around expensive
-  hours instead of keeping the home at the bottom of its band;
+  hours instead of keeping the home at the bottom of its band; a home left below
+  its setpoint when the horizon ends is charged the heat to warm it back;
 - the connection: ``grid_in <= import_limit[t]``, ``grid_out <= export_limit[t]``
   (from the segment's own limits and the DSO's constraint statements in force).
   A limit that cannot be met whatever the devices do (a cold evening with no
@@ -333,6 +334,10 @@ def solve(p: Problem) -> Schedule:
         c[hu : hu + nh * T] = COMFORT_PENALTY_P
         if has_sp:
             c[hb : hb + nh * T] = PREFERENCE_P * dt
+            # a home left below its setpoint at the end of the horizon must be heated back afterwards:
+            # C / 3.6e6 kWh of heat per K, at the last step's COP, at the mean import price (as the batteries' end value)
+            cop_end = np.broadcast_to(np.asarray(h.cop, float).reshape(nh, -1), (nh, T))[:, -1]
+            c[hb + np.arange(nh) * T + (T - 1)] += h.c_j_per_k / 3.6e6 / cop_end * float(imp_price.mean())
     c[fu : fu + nf] = COMMITMENT_PENALTY_P * kwh
     c[fd : fd + nf] = COMMITMENT_PENALTY_P * kwh
     c[cm : cm + nc] = COMMITMENT_PENALTY_P * kwh
