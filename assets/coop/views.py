@@ -432,7 +432,7 @@ def offer_close(request: HttpRequest, community, society, offer_id: int) -> Http
     if offer.status != ShareOffer.Status.OPEN:
         messages.info(request, "This offer is already closed.")
         return back
-    form = forms.CloseOfferForm(request.POST or None)
+    form = forms.CloseOfferForm(request.POST if request.method == "POST" else None)
     done = _submit(
         request,
         form,
