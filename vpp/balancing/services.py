@@ -658,7 +658,8 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
         export_limit_w=exp,
         margin_w=segment.margin_w,
     )
-    if flex.dropped:
+    held_back = list(flex.dropped)
+    if held_back:
         result = battery_step(sum(p.expected_w for p in flex.kept))
         flex = loads.gate(
             flex.kept,
@@ -668,6 +669,7 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
             export_limit_w=exp,
             margin_w=segment.margin_w,
         )
+        held_back += flex.dropped
     commands: list[tuple[Device, str, dict]] = []
     planned: list[tuple[Device, int, int]] = []
     for k, d in enumerate(bats):
@@ -735,8 +737,8 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
                 )
             except DomainError as exc:
                 detail = f"{detail}; load commands refused: {exc}"
-        if flex.dropped:
-            detail = f"{detail}; {len(flex.dropped)} load instruction(s) held back: no headroom under the limits"
+        if held_back:
+            detail = f"{detail}; {len(held_back)} load instruction(s) held back: no headroom under the limits"
         step = ControlStep.objects.create(
             **common,
             measured_net_w=measured,
@@ -816,7 +818,7 @@ def _flex_proposals(
             cap = prop.params["power_w"]
             limits = d.limits or {}
             ready = (
-                f"; your car still reaches {limits['target_pct']}% by {limits['ready_by']}"
+                f"; your car still reaches {float(limits['target_pct']):g}% by {limits['ready_by']}"
                 if limits.get("target_pct") is not None and limits.get("ready_by")
                 else ""
             )
