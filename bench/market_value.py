@@ -6,7 +6,7 @@ fuel-poor, the school's PV and the community wind turbine, scaled with the
 size) simulates a year (`lem.simyear`: the simulator's weather, demand and
 devices) and replays it through the market's agents, clearing and
 settlement (`lem.domain.value`) under the demo's rules in force
-(`lem/demo.py`), with no database.
+(`lem/demo.py` RULES_IN_FORCE: v2, no fee per trade, £1.00 a month), with no database.
 
 One JSON line per size: {"bench", "n", "seconds", "rate", "unit", ...}
 with the replay's figures against the issue's goals: the share of households
@@ -35,17 +35,17 @@ DEMO_RULES = {
     "peak_import_price": "32",
     "export_price": "15",
     "match_tariff": "20",
-    "fee_per_trade_pence": "0.1",
+    "fee_per_trade_pence": "0",
     "fee_pct": "1",
-    "membership_fee": "1.50",
+    "membership_fee": "1.00",
     "social_discount_pct": "20",
     "fund_share_pct": "50",
 }
 
 
 def demo_rules() -> dict:
-    try:  # the demo's own rules when Django is importable
-        from lem.demo import DEMO_RULES as rules
+    try:  # the demo's rules in force (v2, voted) when Django is importable
+        from lem.demo import RULES_IN_FORCE as rules
 
         return dict(rules)
     except Exception:  # noqa: BLE001 - the bench also runs without settings

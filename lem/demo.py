@@ -29,6 +29,11 @@ DEMO_RULES = {
     "social_discount_pct": "20",
     "fund_share_pct": "50",
 }
+# issue 17: the members voted out the fee per trade and cut the membership fee
+# (the value report showed most homes losing under v1); v2 has been in force
+# since, and is what the demo's statements and value report use
+RULES_VOTED = {**DEMO_RULES, "fee_per_trade_pence": "0", "membership_fee": "1.00"}
+RULES_IN_FORCE = RULES_VOTED
 HISTORY_HOURS = 36
 
 
@@ -58,6 +63,63 @@ def _write_readings(meters: dict[int, object], homes: dict[int, Home], start, en
     IntervalReading.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
 
 
+def _community_generation(community: Community) -> dict[int, Home]:
+    """The community's own generation sites (the school's and the centre's PV,
+    the farm's wind turbine: devices the co-op owns) and what they generate."""
+    from assets.models import Device
+
+    out: dict[int, Home] = {}
+    gens = Device.objects.filter(
+        community=community,
+        ownership=Device.Ownership.COMMUNITY,
+        kind__in=(Device.Kind.PV, Device.Kind.WIND),
+        site__kind__in=[k for k in Site.Kind.values if k != Site.Kind.HOME],
+    ).select_related("site")
+    for d in gens.order_by("site_id", "pk"):
+        h = out.get(d.site_id) or Home(key=d.site_id, annual_kwh=d.site.annual_consumption_kwh or 0)
+        if d.kind == Device.Kind.PV:
+            kwp = (d.specs or {}).get("dc_w", d.rated_power_w) / 1000
+            h = Home(key=h.key, annual_kwh=h.annual_kwh, pv_kwp=h.pv_kwp + kwp, wind_kw=h.wind_kw)
+        else:
+            h = Home(key=h.key, annual_kwh=h.annual_kwh, pv_kwp=h.pv_kwp, wind_kw=h.wind_kw + d.rated_power_w / 1000)
+        out[d.site_id] = h
+    return out
+
+
+def _enrol_community_generation(market: Market, community: Community, say) -> dict[int, Home]:
+    """Issue 17: the community's own generation offers into the local market
+    before it is exported. Each generation site trades through an agent run for
+    the co-op by its treasurer (its steward on the site); idempotent."""
+    gens = _community_generation(community)
+    steward = (
+        Membership.objects.filter(community=community, role=Role.TREASURER)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    if steward is None or not gens:
+        return {}
+    operators = set(
+        Membership.objects.filter(community=community, role=Role.MARKET_OPERATOR).values_list("user_id", flat=True)
+    )
+    new: dict[int, Home] = {}
+    known = set(market.participants.values_list("site_id", flat=True))
+    for site in Site.objects.filter(pk__in=gens).order_by("pk").prefetch_related("occupants"):
+        if site.pk in known:
+            continue
+        user = next((u for u in site.occupants.all() if u.pk not in operators), None)
+        if user is None:
+            site.occupants.add(steward.user)
+            user = steward.user
+        p = services.participant_enrol(market=market, site=site, user=user, actor=user)
+        p.min_sell_price, p.max_buy_price = Decimal("16"), Decimal("26")
+        p.save(update_fields=["min_sell_price", "max_buy_price"])
+        new[site.pk] = gens[site.pk]
+    if new:
+        say(f"lem: {len(new)} community generation site(s) offer into the market before exporting")
+    return new
+
+
 def seed(*, community: Community, stdout=None) -> Market:
     say = (lambda m: stdout.write(m)) if stdout is not None else (lambda m: None)
     operator = Membership.objects.filter(community=community, role=Role.MARKET_OPERATOR).select_related("user").first()
@@ -65,6 +127,12 @@ def seed(*, community: Community, stdout=None) -> Market:
     now = timezone.now()
     market = Market.objects.filter(community=community).first()
     if market is not None:
+        new = _enrol_community_generation(market, community, say)
+        if new:  # a week of readings, so their agents have a history to forecast from
+            minutes = community.settlement_period_minutes
+            last = services.floor_period(market, now)
+            meters = {sid: _ensure_meter(Site.objects.get(pk=sid)) for sid in new}
+            _write_readings(meters, new, last - timedelta(days=8), last, minutes)
         n = services.agents_run_due(market=market, now=now, horizon_periods=4)
         say(f"lem: market exists; agents placed {n} order(s) for the next periods")
         _value_reports(market, actor, say)
@@ -84,11 +152,17 @@ def seed(*, community: Community, stdout=None) -> Market:
         operators = set(
             Membership.objects.filter(community=community, role=Role.MARKET_OPERATOR).values_list("user_id", flat=True)
         )
+        gens = _community_generation(community)
+        _enrol_community_generation(market, community, say)
         homes: dict[int, Home] = {}
         meters = {}
         for i, site in enumerate(Site.objects.filter(community=community).order_by("pk").prefetch_related("occupants")):
             occupant = next((u for u in site.occupants.all() if u.pk not in operators), None)
             if occupant is None:
+                continue
+            if site.pk in gens:
+                homes[site.pk] = gens[site.pk]
+                meters[site.pk] = _ensure_meter(site)
                 continue
             p = services.participant_enrol(
                 market=market, site=site, user=occupant, actor=occupant, fuel_poor=(i % 9 == 4)
@@ -100,6 +174,7 @@ def seed(*, community: Community, stdout=None) -> Market:
             )
             meters[site.pk] = _ensure_meter(site)
     say(f"lem: market with {len(homes)} participants")
+    _voted_cheaper_fees(market, community, now, say)
 
     # history: readings a week back (the agents' forecasts), then trading period by period
     first = services.floor_period(market, now - timedelta(hours=HISTORY_HOURS))
@@ -116,17 +191,55 @@ def seed(*, community: Community, stdout=None) -> Market:
     services.membership_fees_post(market=market, month=timezone.localtime(now).date(), actor=actor)
     n = services.agents_run_due(market=market, now=now, horizon_periods=4)
     say(f"lem: {HISTORY_HOURS} h of trading cleared, {settled} periods settled, {n} orders open for the next periods")
-    _propose_cheaper_membership(market, community, now, say)
+    _propose_bigger_social_discount(market, community, now, say)
     _value_reports(market, actor, say)
     return market
 
 
-# issue 17: members propose dropping the per-trade fee and cutting the membership
-# fee; the value report models the change on every household before the vote
-PROPOSAL = {**DEMO_RULES, "fee_per_trade_pence": "0", "membership_fee": "1.00"}
+def _voted_cheaper_fees(market, community, now, say) -> None:
+    """v2: a member proposed no fee per trade and a £1.00 membership fee; the
+    members approved it and it has been in force for the last 40 days."""
+    from lem.models import RuleVote
+
+    voters = list(
+        Membership.objects.filter(community=community, role=Role.MEMBER)
+        .order_by("user_id")
+        .values_list("user", flat=True)
+    )
+    if not voters or market.rule_versions.count() > 1:
+        return
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.in_bulk(voters)
+    with transaction.atomic():
+        rule = _propose_voted(market, users[voters[0]], now)
+        # two in three members voted, nine in ten of them yes
+        RuleVote.objects.bulk_create(
+            [
+                RuleVote(rule=rule, voter=users[u], choice="no" if i % 10 == 9 else "yes")
+                for i, u in enumerate(voters[: max(1, len(voters) * 2 // 3)])
+            ]
+        )
+        services.rule_decide(rule=rule, actor=None, now=now - timedelta(days=41))
+    say("lem: the members voted v2 (no fee per trade, membership £1.50 -> £1.00), in force for 40 days")
 
 
-def _propose_cheaper_membership(market, community, now, say) -> None:
+def _propose_voted(market, actor, now):
+    return services.rule_propose(
+        market=market,
+        actor=actor,
+        values=RULES_VOTED,
+        effective_from=now - timedelta(days=40),
+        reason="No fee per trade and a £1.00 membership fee: under v1 most homes paid more than the supplier alone",
+        now=now - timedelta(days=55),
+    )
+
+
+# issue 17: an open vote, with its modelled effect on every household before members vote
+PROPOSAL = {**RULES_VOTED, "social_discount_pct": "30"}
+
+
+def _propose_bigger_social_discount(market, community, now, say) -> None:
     member = Membership.objects.filter(community=community, role=Role.MEMBER).select_related("user").first()
     if member is None or market.rule_versions.filter(status="proposed").exists():
         return
@@ -135,9 +248,9 @@ def _propose_cheaper_membership(market, community, now, say) -> None:
         actor=member.user,
         values=PROPOSAL,
         effective_from=now + timedelta(days=14),
-        reason="No fee per trade and a £1.00 membership fee: the value report says most homes gain",
+        reason="A bigger social tariff discount for fuel-poor homes, paid from the community fund",
     )
-    say("lem: a rules change (no fee per trade, membership £1.50 -> £1.00) is open for the members' vote")
+    say("lem: a rules change (social tariff discount 20% -> 30%) is open for the members' vote")
 
 
 def _value_reports(market, actor, say) -> None:

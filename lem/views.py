@@ -22,6 +22,7 @@ from community.params import parse_int, parse_time
 from lem import selectors, services
 from lem.forms import AgentForm, CreditForm, MarketForm, OrderForm, PaymentForm, RulesForm, VoteForm
 from lem.models import ClearingRun, Order, Participant, RuleVersion
+from lem.statement_words import tolerance_note
 
 OPERATOR = (Role.MARKET_OPERATOR,)
 BOOK_ROWS = 40
@@ -348,6 +349,8 @@ def _statement_csv(s, rows) -> HttpResponse:
             "discount_gbp",
             "total_gbp",
             "supplier_only_gbp",
+            "band_wh",
+            "band_cost_gbp",
         ]
     )
     for r in rows:
@@ -368,9 +371,15 @@ def _statement_csv(s, rows) -> HttpResponse:
                 r.discount,
                 r.total,
                 r.supplier_only,
+                r.band_wh,
+                r.band_cost,
             ]
         )
-    w.writerow(["membership_fee", "", "", "", "", "", "", "", "", "", "", s.membership_fee, "", s.membership_fee, ""])
+    # the tolerance band in the statement's words (lem.statement_words), then the totals
+    w.writerow(["tolerance_band", tolerance_note(s.tolerance_band_pct)])
+    w.writerow(
+        ["membership_fee", "", "", "", "", "", "", "", "", "", "", s.membership_fee, "", s.membership_fee, "", "", ""]
+    )
     w.writerow(
         [
             "TOTAL",
@@ -388,6 +397,8 @@ def _statement_csv(s, rows) -> HttpResponse:
             s.discount,
             s.total,
             s.supplier_only,
+            s.band_wh,
+            s.band_cost,
         ]
     )
     return resp
@@ -412,6 +423,9 @@ def _statement_pdf(s, community) -> HttpResponse:
         ["With the supplier alone", "", words["supplier_only"]],
         ["This month", "", words["headline"]],
     ]
+    band = [["Of the supplier lines", "Energy", "Money"]] + [
+        [r["label"], r["energy"], r["money"]] for r in words["band"]
+    ]
     t = Table(rows, colWidths=[220, 120, 120])
     t.setStyle(
         TableStyle(
@@ -427,6 +441,8 @@ def _statement_pdf(s, community) -> HttpResponse:
     src = [["Where your energy came from", "Energy", "g CO2/kWh"]] + [
         [x["source"], kwh(x["wh"]), str(x["co2"])] for x in s.sources
     ]
+    t3 = Table(band, colWidths=[220, 120, 120])
+    t3.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"), ("ALIGN", (1, 0), (-1, -1), "RIGHT")]))
     t2 = Table(src, colWidths=[220, 120, 120])
     t2.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"), ("ALIGN", (1, 0), (-1, -1), "RIGHT")]))
     story = [
@@ -438,6 +454,9 @@ def _statement_pdf(s, community) -> HttpResponse:
         ),
         Spacer(1, 12),
         t,
+        Spacer(1, 12),
+        Paragraph(words["tolerance_note"], st["Normal"]),
+        *([Spacer(1, 6), t3] if words["band"] else []),
         Spacer(1, 18),
         t2,
         Spacer(1, 12),
@@ -497,13 +516,34 @@ def rules(request: HttpRequest, community) -> HttpResponse:
         "market": market,
         "form": form,
         "versions": list(RuleVersion.objects.filter(market=market).order_by("-number")[:20]),
-        "proposals": selectors.proposals(market),
+        "proposals": _proposals_with_effect(market, selectors.rule_in_force_now(market)),
         "in_force": selectors.rule_in_force_now(market),
         "can_vote": Role.MEMBER in request.roles,
         "can_propose": Role.MEMBER in request.roles or Role.MARKET_OPERATOR in request.roles,
         "is_operator": Role.MARKET_OPERATOR in request.roles,
     }
     return render(request, "lem/rules.html", ctx, status=status)
+
+
+def _proposals_with_effect(market, in_force: RuleVersion | None) -> list[RuleVersion]:
+    """Each open vote with the change itself (old -> new per rule), when the
+    vote closes, and the modelled effect on households when it is ready (issue 15, 17)."""
+    from lem import value_selectors as vs
+    from lem.models import ValueReport
+
+    out = selectors.proposals(market)
+    for r in out:
+        r.diff = vs.rules_diff(r, in_force) if in_force is not None else []
+        r.closes_at = services.vote_closes_at(r)
+        report = vs.latest_report(market, kind=ValueReport.Kind.PROPOSAL, rule=r)
+        r.effect = None
+        if report is not None and "proposal" in report.result:
+            r.effect = {
+                "change": vs.proposal_changes(report),
+                "now": report.result["summary"]["households"],
+                "new": report.result["proposal"]["summary"]["households"],
+            }
+    return out
 
 
 def _rule_initial(rule: RuleVersion | None) -> dict:

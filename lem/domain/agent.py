@@ -162,6 +162,46 @@ def expected_gain_micro(
     return (buy * (b > 0) + sell * (o > 0)).mean(axis=0)
 
 
+def floor_quantities(
+    history_net_wh: np.ndarray, bid_wh, offer_wh, *, min_days: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """The part of each order its history says is all but certain: what the
+    home imported (a bid) / exported (an offer) on EVERY day of the history at
+    that time, capped at the order; nothing with fewer than ``min_days`` of
+    history (one day says little). Same shapes as `quantile_quantities`."""
+    h = np.asarray(history_net_wh, dtype=np.int64)
+    if h.ndim == 1:
+        h = h[:, None]
+    b = np.asarray(bid_wh, dtype=np.int64)
+    o = np.asarray(offer_wh, dtype=np.int64)
+    if h.shape[0] < max(min_days, 1):
+        return np.zeros_like(b), np.zeros_like(o)
+    return np.minimum(np.maximum(h.min(axis=0), 0), b), np.minimum(np.maximum(-h.max(axis=0), 0), o)
+
+
+def within_budget(bid_wh, offer_wh, bid_floor, offer_floor, *, bid_risk, offer_risk, budget):
+    """The day's orders (periods x members) with the part above each floor
+    scaled down, per member, so that if none of it were used / delivered the
+    day's loss would stay within ``budget`` (micro-pence per member).
+
+    ``bid_risk``: what a Wh bought and not used loses (the limit price paid,
+    fee included, less the export price it is sold back at), ticks;
+    ``offer_risk``: what a Wh sold and not delivered loses (the import price
+    it is bought in at, less the price received). The agent gambles only what
+    its trading has already won this month: the month can go no further below
+    the supplier alone than its floors' misses (issue 17)."""
+    b, o = np.asarray(bid_wh, dtype=np.int64), np.asarray(offer_wh, dtype=np.int64)
+    rb = np.maximum(b - bid_floor, 0)
+    ro = np.maximum(o - offer_floor, 0)
+    worst = (rb * np.maximum(bid_risk, 0) + ro * np.maximum(offer_risk, 0)).sum(axis=0)
+    room = np.maximum(np.asarray(budget, dtype=np.float64), 0.0)
+    scale = np.where(worst > room, room / np.maximum(worst, 1), 1.0)
+    return (
+        np.minimum(b, bid_floor) + np.floor(rb * scale).astype(np.int64),
+        np.minimum(o, offer_floor) + np.floor(ro * scale).astype(np.int64),
+    )
+
+
 def worth_trading_today(expected_day_gain_micro, day_fee_micro) -> np.ndarray:
     """A household pays the membership fee for each day it trades (pro rata,
     `lem.domain.fees`), so its agent trades on a day only if the day's

@@ -39,18 +39,21 @@ from . import clearing, settlement
 from .agent import (
     expected_gain_micro,
     expected_local_prices,
+    floor_quantities,
     newsvendor_ratios,
     quantile_quantities,
+    within_budget,
     worth_trading_today,
 )
 from .fees import membership_fee_pence
 from .settlement import BP, MICRO
 
-MODEL_VERSION = 5  # part of a stored report's key: bump when the replay's results change
+MODEL_VERSION = 6  # part of a stored report's key: bump when the replay's results change
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
 WINDOW = 6  # periods of recent output a wind turbine's agent looks at
+RISK_SHARE = 0.5  # of what a household's trading has won this month, the most a day may put at risk
 LEAD = 2  # periods between the last reading an agent has and the period it trades
 
 
@@ -313,6 +316,8 @@ def replay(
     ema_expected = np.zeros(len(mem))
     ema_real = np.zeros(len(mem))
     traded_days = np.zeros(len(mem), dtype=np.int64)
+    month_now, banked = -1, np.zeros(len(mem))  # micro-pence won by trading this month
+    fee_month = np.zeros(len(mem))  # and its days' share of the membership fee
     t_period, t_buyer, t_seller, t_qty, t_bp, t_sp = ([] for _ in range(6))
     for d in range(1, days):
         if d % 20 == 0:
@@ -329,20 +334,46 @@ def replay(
             first = d * ppd - LEAD - WINDOW + 1
             if first >= 0:
                 recent = np.moveaxis(windows[first : first + ppd], -1, 0)  # (WINDOW, ppd, n_wind)
+        mi = int(calendar.month[d * ppd])
+        if mi != month_now:  # a new month: nothing won in it yet
+            month_now, banked, fee_month = mi, np.zeros(len(mem)), np.zeros(len(mem))
+        # 1. quantities: the newsvendor quantile of the history, and its floor
+        # (what every day of the history imported / exported at that time)
+        bf = np.zeros((ppd, len(mem)), dtype=np.int64)
+        of = np.zeros((ppd, len(mem)), dtype=np.int64)
+        risk_b = np.zeros((ppd, len(mem)))
+        risk_o = np.zeros((ppd, len(mem)))
         for peak in (False, True):
             rows = np.flatnonzero(peak_day[d] == peak)
             if len(rows) == 0:
                 continue
             bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
             b_, o_ = quantile_quantities(hist[:, rows], qb, qo)
+            bf_, of_ = floor_quantities(hist[:, rows], b_, o_)
             if recent is not None:
                 b_w, o_w = quantile_quantities(recent[:, rows], _at(qb, wind), _at(qo, wind))
                 b_[:, wind], o_[:, wind] = b_w, o_w
+                bf_[:, wind], of_[:, wind] = floor_quantities(recent[:, rows], b_w, o_w)
             if spare_days is not None:
                 b_ = np.maximum(b_ - spare[rows], 0)
-            b_ = np.where((b_ >= min_wh) & (bid_p >= floor), b_, 0)
-            o_ = np.where((o_ >= min_wh) & (off_p <= cap), o_, 0)
-            bq[rows], oq[rows] = b_, o_
+                bf_ = np.minimum(np.maximum(bf_ - spare[rows], 0), b_)
+            ok_b, ok_o = bid_p >= floor, off_p <= cap
+            bq[rows], oq[rows] = np.where(ok_b, b_, 0), np.where(ok_o, o_, 0)
+            bf[rows], of[rows] = np.where(ok_b, bf_, 0), np.where(ok_o, of_, 0)
+            # the worst a Wh above the floor can do: bought at the limit and sold back
+            # at export, or sold at the limit and bought in at the import price
+            risk_b[rows] = bid_p * (1 + fee_bp / BP) - ep
+            risk_o[rows] = ip - off_p * (1 - fee_bp / BP)
+        # 2. risk: the part above the floors gambles only what this month's trading has won
+        bq, oq = within_budget(bq, oq, bf, of, bid_risk=risk_b, offer_risk=risk_o, budget=RISK_SHARE * banked)
+        # 3. each order pays its way, and the day pays its share of the membership fee
+        for peak in (False, True):
+            rows = np.flatnonzero(peak_day[d] == peak)
+            if len(rows) == 0:
+                continue
+            bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
+            b_ = np.where(bq[rows] >= min_wh, bq[rows], 0)
+            o_ = np.where(oq[rows] >= min_wh, oq[rows], 0)
             g = expected_gain_micro(
                 hist[:, rows], bid_wh=b_, offer_wh=o_, import_price=ip, export_price=ep, bid_local=bl, offer_local=ol
             )
@@ -356,22 +387,22 @@ def replay(
                     bid_local=_at(bl, wind),
                     offer_local=_at(ol, wind),
                 )
-            # each order pays its way: its expected gain if filled covers the fixed
-            # fee of the trades a filled order splits into (how often orders fill is
-            # in the household's own track record, ``factor`` below)
+            # its expected gain if filled covers the fixed fee of the trades a filled
+            # order splits into (how often orders fill is in the household's own
+            # track record, ``factor`` below)
             g_b = g - fee_fixed_micro * (1 + b_ / avg_fill["offer"])
             g_o = g - fee_fixed_micro * (1 + o_ / avg_fill["bid"])
             b_ = np.where(g_b > 0, b_, 0)
             o_ = np.where(g_o > 0, o_, 0)
             bq[rows], oq[rows] = b_, o_
             gain += (np.where(b_ > 0, g_b, 0) + np.where(o_ > 0, g_o, 0)).sum(axis=0)
-        mi = int(calendar.month[d * ppd])
         day_fee = monthly_fee_micro // calendar.month_days[mi]
         # the agent learns from its statements: expected gains scaled by how its
         # recent traded days actually turned out
         factor = np.where((traded_days >= 1) & (ema_expected > 0), ema_real / np.maximum(ema_expected, 1e-9), 1.0)
         factor = np.clip(factor, -1.0, 1.5)
-        trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0)
+        # and a household whose month is behind after its fees sits the rest of it out
+        trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0) & (banked >= fee_month)
         bq[:, ~trades_today] = 0
         oq[:, ~trades_today] = 0
         first_trade = len(t_period)
@@ -433,6 +464,8 @@ def replay(
         low = ~did & (ema_real < 0.25 * ema_expected)
         ema_real = np.where(low, ema_real + 0.05 * (0.25 * ema_expected - ema_real), ema_real)
         traded_days += did
+        banked += realised
+        fee_month += did * day_fee
         for side in ("bid", "offer"):
             if asked[side]:
                 fill[side] = got / asked[side]

@@ -82,6 +82,7 @@ from lem.services.rules import (  # noqa: F401
     rule_decide,
     rule_propose,
     rule_vote,
+    vote_closes_at,
 )
 from lem.services.settlement import (  # noqa: F401
     DAY_KEY,

@@ -115,10 +115,20 @@ def _model_proposal(rule_pk: int) -> None:
     from lem.services.value import value_report_request
 
     rule = RuleVersion.objects.select_related("market__community").get(pk=rule_pk)
+    if rule.status != RuleVersion.Status.PROPOSED:
+        return  # decided in the same transaction (the demo's history): nothing to vote on
     try:
         value_report_request(market=rule.market, rule=rule)
     except DomainError:
         pass  # nothing to model yet (no sites): the vote page offers "Model this change"
+
+
+def vote_closes_at(rule: RuleVersion) -> datetime:
+    """When the vote on a proposed change is due to close: the moment the
+    change would take effect (the operator closes it then, or earlier, with
+    ``rule_decide``; approved late, it applies from the decision, never in
+    the past)."""
+    return rule.effective_from
 
 
 @transaction.atomic

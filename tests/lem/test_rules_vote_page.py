@@ -1,0 +1,62 @@
+"""The market's open rules vote (issue 15, 17): the page shows the change
+itself, each changed rule old -> new, when the vote closes, and next to it the
+modelled effect on households."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from assets import services as asset_services
+from lem import services
+from lem.services import value as value_services
+
+from .factories import RULES, make_market
+
+URL = "/c/test-green/market/rules/"
+
+
+@pytest.fixture
+def mw(world):
+    mw = make_market(world)
+    asset_services.device_register(
+        site=world.site, kind="pv", uid="t-pv", name="Roof PV", rated_power_w=3600, specs={"dc_w": 4000}
+    )
+    return mw
+
+
+@pytest.fixture
+def proposal(mw, world):
+    closes = (timezone.now() + timedelta(days=9)).replace(hour=18, minute=0, second=0, microsecond=0)
+    return services.rule_propose(
+        market=mw.market,
+        actor=world.users["member"],
+        values={**RULES, "membership_fee": "1.00", "social_discount_pct": "30"},
+        effective_from=closes,
+        reason="Cheaper membership",
+    )
+
+
+def test_it_shows_each_changed_rule_old_and_new_and_when_the_vote_closes(mw, proposal, client_as):
+    page = client_as("member").get(URL).content.decode()
+    assert "Rules v2: Cheaper membership" in page
+    assert "£2.50 a month" in page and "£1.00 a month" in page  # membership fee, now -> proposed
+    assert "30 %" in page  # the social tariff discount it changes
+    assert f"Voting closes {proposal.effective_from:%-d %b %Y}, 18:00" in page
+    assert services.vote_closes_at(proposal) == proposal.effective_from
+    # a rule it leaves alone is not listed as a change
+    assert "p/kWh</td><td><strong>" not in page
+
+
+def test_it_shows_the_modelled_effect_on_households_once_ready(mw, proposal, client_as):
+    before = client_as("member").get(URL).content.decode()
+    assert "not ready yet" in before
+    report = value_services.value_report_request(market=mw.market, rule=proposal, days=8, enqueue=False)
+    value_services.value_report_run(report_id=report.pk)
+    page = client_as("member").get(URL).content.decode()
+    assert "Modelled on last year" in page and "households better off than with the supplier alone" in page
+    assert "not ready yet" not in page
+
+
+def test_an_outsider_sees_no_vote(mw, proposal, client_as):
+    assert client_as("outsider").get(URL).status_code in (403, 404)
