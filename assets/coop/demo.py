@@ -194,6 +194,10 @@ def _society(community, school, gen_meter, export_meter) -> Society:
         notice_period_days=90,
         quorum_min=10,
         quorum_fraction=Decimal("0.100"),
+        # where members pay for their shares (a made-up account)
+        bank_account_name="Bramley Green Community Energy Ltd",
+        bank_sort_code="08-92-99",
+        bank_account_number="65432109",
     )
     offer = services.offer_create(
         society=society,

@@ -15,6 +15,7 @@ def test_the_demo_society_has_a_year_of_accounts_and_a_distribution_ready_to_run
     assert demo.seed(community=world.community) == society  # idempotent
     assert Society.objects.count() == 1
     assert society.offers.get(code="SOL").status == ShareOffer.Status.ALLOTTED
+    assert society.has_bank_details  # members applying to the open offer are told where to pay
     asset = society.assets.get()
     accounts = selectors.asset_accounts(asset, date(2025, 1, 1), 12)
     kwh = sum(a.exported_wh + a.onsite_wh for a in accounts) / 1000
