@@ -247,7 +247,7 @@ def test_society_revenue_is_posted_to_the_ledger_once_per_month(world, monkeypat
     )
 
     class Acc:
-        pass
+        market_revenue = 0  # no local market here (see test_market_income.py)
 
     acc = Acc()
     acc.__dict__.update(month_acc)

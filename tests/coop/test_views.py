@@ -120,7 +120,8 @@ def test_treasurer_previews_and_closes_an_offer(world, client_as, society):
     assert "Oversubscribed" in r.content.decode()
     offer.refresh_from_db()
     assert offer.status == ShareOffer.Status.OPEN  # the preview wrote nothing
-    r = c.post(_url("offer_close", society, offer_id=offer.pk), follow=True)
+    # 30 days before the advertised closing date: closed early, deliberately
+    r = c.post(_url("offer_close", society, offer_id=offer.pk), {"close_early": "on"}, follow=True)
     assert "scaled back" in r.content.decode()
     offer.refresh_from_db()
     assert offer.status == ShareOffer.Status.ALLOTTED
