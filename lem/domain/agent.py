@@ -163,7 +163,7 @@ def expected_gain_micro(
 
 
 def floor_quantities(
-    history_net_wh: np.ndarray, bid_wh, offer_wh, *, min_days: int = 3
+    history_net_wh: np.ndarray, bid_wh, offer_wh, *, min_days: int = 7
 ) -> tuple[np.ndarray, np.ndarray]:
     """The part of each order its history says is all but certain: what the
     home imported (a bid) / exported (an offer) on EVERY day of the history at

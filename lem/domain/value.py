@@ -353,7 +353,7 @@ def replay(
             if recent is not None:
                 b_w, o_w = quantile_quantities(recent[:, rows], _at(qb, wind), _at(qo, wind))
                 b_[:, wind], o_[:, wind] = b_w, o_w
-                bf_[:, wind], of_[:, wind] = floor_quantities(recent[:, rows], b_w, o_w)
+                bf_[:, wind], of_[:, wind] = floor_quantities(recent[:, rows], b_w, o_w, min_days=WINDOW)
             if spare_days is not None:
                 b_ = np.maximum(b_ - spare[rows], 0)
                 bf_ = np.minimum(np.maximum(bf_ - spare[rows], 0), b_)
@@ -401,8 +401,10 @@ def replay(
         # recent traded days actually turned out
         factor = np.where((traded_days >= 1) & (ema_expected > 0), ema_real / np.maximum(ema_expected, 1e-9), 1.0)
         factor = np.clip(factor, -1.0, 1.5)
-        # and a household whose month is behind after its fees sits the rest of it out
-        trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0) & (banked >= fee_month)
+        # after its first traded day of a month, a household trades only while what
+        # the month has won after its fees already pays for the day's share of the fee
+        ahead = (fee_month == 0) | (banked - fee_month >= day_fee)
+        trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0) & ahead
         bq[:, ~trades_today] = 0
         oq[:, ~trades_today] = 0
         first_trade = len(t_period)
@@ -544,8 +546,11 @@ def replay(
         traded = np.zeros(M, dtype=np.int64)
         if tsel.any():
             days = calendar.day[tp[tsel]]
-            who_day = np.unique(np.stack((np.concatenate((tb[tsel], ts[tsel])), np.concatenate((days, days)))), axis=1)
-            traded = np.bincount(who_day[0], minlength=M).astype(np.int64)
+            day0 = int(calendar.day[p0])
+            flags = np.zeros((M, int(calendar.day[p1 - 1]) - day0 + 1), dtype=bool)  # member x day of the month
+            flags[tb[tsel], days - day0] = True
+            flags[ts[tsel], days - day0] = True
+            traded = flags.sum(axis=1).astype(np.int64)
         memb = np.array(
             [
                 membership_fee_pence(

@@ -108,10 +108,12 @@ def test_expected_gain_counts_spill_at_its_cost():
 
 def test_the_floor_is_what_every_day_of_the_history_used():
     h = np.array([[300, -100], [120, -400], [250, -50]])  # days x (a buyer, a seller)
-    bid_floor, offer_floor = floor_quantities(h, np.array([280, 0]), np.array([0, 300]))
+    bid_floor, offer_floor = floor_quantities(h, np.array([280, 0]), np.array([0, 300]), min_days=3)
     assert list(bid_floor) == [120, 0] and list(offer_floor) == [0, 50]
     # never above the order itself
-    bid_floor, _ = floor_quantities(h, np.array([100, 0]), np.array([0, 0]))
+    bid_floor, _ = floor_quantities(h, np.array([100, 0]), np.array([0, 0]), min_days=3)
+    # one day of history says nothing is certain
+    assert floor_quantities(h[:1], np.array([280, 0]), np.array([0, 300]))[0].tolist() == [0, 0]
     assert bid_floor[0] == 100
 
 
