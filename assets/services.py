@@ -6,6 +6,7 @@ Every function is keyword-only, runs in one transaction and raises
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -15,7 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assets.command_gate import command_refusal, command_refusals
@@ -508,7 +509,7 @@ def telemetry_ingest(
     failure -- the caller retries the whole batch, which is safe because every
     write here is idempotent."""
     res = IngestResult()
-    tele: dict[tuple[int, datetime], Telemetry] = {}
+    tele: dict[tuple[int, datetime], tuple[dict, dict]] = {}  # (device, ts) -> (columns, payload extras)
     rejects: list[RejectedMessage] = []
     acks: list[tuple[DeviceInfo, payloads.Ack, str, datetime]] = []
     statuses: dict[int, bool] = {}
@@ -533,7 +534,7 @@ def telemetry_ingest(
                 s = payloads.parse_telemetry(raw, now=now, rated_power_w=info.rated_power_w)
                 cols = {_COLUMN[k]: v for k, v in s.values.items() if k in _COLUMN}
                 extra = {k: v for k, v in s.values.items() if k not in _COLUMN}
-                tele[(info.id, s.ts)] = Telemetry(device_id=info.id, ts=s.ts, payload=extra, **cols)
+                tele[(info.id, s.ts)] = (cols, extra)
                 if "import_wh" in s.values or "export_wh" in s.values:
                     period = timedelta(minutes=info.period_minutes)
                     for p in {
@@ -556,13 +557,7 @@ def telemetry_ingest(
 
     with transaction.atomic():
         if tele:
-            Telemetry.objects.bulk_create(
-                list(tele.values()),
-                update_conflicts=True,
-                unique_fields=["device", "ts"],
-                update_fields=_TELEMETRY_UPDATE,
-                batch_size=2000,
-            )
+            _telemetry_upsert(tele)
         res.accepted = len(tele)
         for info, ack, topic, received in acks:
             status = _ACK_STATUS[ack.status]
@@ -597,6 +592,60 @@ def telemetry_ingest(
     return res
 
 
+_TELEMETRY_UPSERT_PG = """
+INSERT INTO {table} (device_id, ts, power_w, energy_import_wh, energy_export_wh, soc_pct, temperature_c,
+                     payload, received_at)
+SELECT d, t, p, i, e, s, c, j::jsonb, %s
+FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], %s::bigint[], %s::bigint[], %s::float8[],
+            %s::float8[], %s::text[]) AS u(d, t, p, i, e, s, c, j)
+ON CONFLICT (device_id, ts) DO UPDATE SET
+    power_w = EXCLUDED.power_w, energy_import_wh = EXCLUDED.energy_import_wh,
+    energy_export_wh = EXCLUDED.energy_export_wh, soc_pct = EXCLUDED.soc_pct,
+    temperature_c = EXCLUDED.temperature_c, payload = EXCLUDED.payload
+"""
+_INT_COLUMNS = ("power_w", "energy_import_wh", "energy_export_wh")
+_FLOAT_COLUMNS = ("soc_pct", "temperature_c")
+
+
+def _telemetry_upsert(rows: dict[tuple[int, datetime], tuple[dict, dict]]) -> None:
+    """Upsert a batch of telemetry on (device, ts): redelivery changes nothing
+    but the values, and ``received_at`` keeps the first arrival. On PostgreSQL
+    one statement for the whole batch (columns as arrays through ``unnest``);
+    building a model instance per row and Django's SQL for thousands of rows
+    cost the bridge more than the database did (issue 16). Elsewhere
+    ``bulk_create``."""
+    received_at = timezone.now()
+    if connection.vendor != "postgresql":
+        Telemetry.objects.bulk_create(
+            [
+                Telemetry(device_id=device_id, ts=ts, payload=extra, received_at=received_at, **cols)
+                for (device_id, ts), (cols, extra) in rows.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["device", "ts"],
+            update_fields=_TELEMETRY_UPDATE,
+            batch_size=2000,
+        )
+        return
+    columns: dict[str, list] = {name: [] for name in _INT_COLUMNS + _FLOAT_COLUMNS}
+    device_ids, stamps, extras = [], [], []
+    for (device_id, ts), (cols, extra) in rows.items():
+        device_ids.append(device_id)
+        stamps.append(ts)
+        extras.append(json.dumps(extra))
+        for name in _INT_COLUMNS:
+            v = cols.get(name)
+            columns[name].append(None if v is None else int(v))
+        for name in _FLOAT_COLUMNS:
+            v = cols.get(name)
+            columns[name].append(None if v is None else float(v))
+    with connection.cursor() as cur:
+        cur.execute(
+            _TELEMETRY_UPSERT_PG.format(table=connection.ops.quote_name(Telemetry._meta.db_table)),
+            [received_at, device_ids, stamps, *(columns[n] for n in _INT_COLUMNS + _FLOAT_COLUMNS), extras],
+        )
+
+
 def devices_mark_seen(*, seen: dict[int, datetime]) -> None:
     """Record when devices were last heard from (batched by the bridge, one
     UPDATE for all). Telemetry also means a device is online."""
@@ -607,47 +656,67 @@ def devices_mark_seen(*, seen: dict[int, datetime]) -> None:
 # ---------------------------------------------------------------------------
 # Readings
 # ---------------------------------------------------------------------------
+READINGS_QUERY_CHUNK = 2000  # devices per telemetry query (bounded parameter lists)
+
+
 def readings_from_telemetry(*, dirty: set[tuple[int, datetime, int]]) -> int:
     """Rebuild the interval readings of the meters fed by these devices for the
     given periods (complete periods only; a gap stays a gap, and late data
     fills it when it arrives). Readings imported from a supplier file are
-    authoritative and never overwritten. Returns the number of readings written."""
-    by_device: dict[int, list[datetime]] = defaultdict(list)
+    authoritative and never overwritten. Returns the number of readings written.
+
+    Set-based (issue 16): the telemetry of every device whose window is the
+    same (in live ingest, nearly all of them) comes in one query, the
+    protected readings in one, and every reading is written in one upsert --
+    a handful of queries for any number of devices, not three per device."""
+    by_device: dict[int, set[datetime]] = defaultdict(set)
     minutes: dict[int, int] = {}
     for device_id, start, period_minutes in dirty:
-        by_device[device_id].append(start)
+        by_device[device_id].add(start)
         minutes[device_id] = period_minutes
-    meters = defaultdict(list)
-    for m in Meter.objects.filter(device_id__in=list(by_device)).only("id", "device_id"):
-        meters[m.device_id].append(m.id)
-    written = 0
-    for device_id, starts in by_device.items():
-        if not meters.get(device_id):
-            continue
+    meters: dict[int, list[int]] = defaultdict(list)
+    for meter_id, device_id in Meter.objects.filter(device_id__in=list(by_device)).values_list("id", "device_id"):
+        meters[device_id].append(meter_id)
+    if not meters:
+        return 0
+    # each device's window: its dirty periods, plus MAX_GAP either side to bracket the boundaries
+    window: dict[int, tuple[datetime, datetime]] = {}
+    for device_id in meters:
         period = timedelta(minutes=minutes[device_id])
-        start, end = min(starts), max(starts) + period
-        pts = [
-            CounterPoint(ts, imp, exp)
-            for ts, imp, exp in Telemetry.objects.filter(
-                device_id=device_id,
-                ts__gte=start - MAX_GAP,
-                ts__lte=end + MAX_GAP,
-            ).values_list("ts", "energy_import_wh", "energy_export_wh")
-        ]
+        window[device_id] = (min(by_device[device_id]), max(by_device[device_id]) + period)
+    same_window: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    for device_id, (start, end) in window.items():
+        same_window[(start, end)].append(device_id)
+    points: dict[int, list[CounterPoint]] = defaultdict(list)
+    for (start, end), device_ids in same_window.items():
+        for i in range(0, len(device_ids), READINGS_QUERY_CHUNK):
+            rows = (
+                Telemetry.objects.filter(
+                    device_id__in=device_ids[i : i + READINGS_QUERY_CHUNK],
+                    ts__gte=start - MAX_GAP,
+                    ts__lte=end + MAX_GAP,
+                )
+                .order_by()
+                .values_list("device_id", "ts", "energy_import_wh", "energy_export_wh")
+            )
+            for device_id, ts, imp, exp in rows:
+                points[device_id].append(CounterPoint(ts, imp, exp))
+    rows: list[IntervalReading] = []
+    for device_id, (start, end) in window.items():
+        starts = by_device[device_id]
         intervals = [
             i
-            for i in counters_to_intervals(pts, start=start, end=end, period=period, max_gap=MAX_GAP)
-            if not i.is_missing and i.start in set(starts)
-        ]
-        if not intervals:
-            continue
-        for meter_id in meters[device_id]:
-            protected = set(
-                IntervalReading.objects.filter(
-                    meter_id=meter_id, period_start__gte=start, period_start__lt=end, source=IntervalReading.Source.CSV
-                ).values_list("period_start", flat=True)
+            for i in counters_to_intervals(
+                points.get(device_id, []),
+                start=start,
+                end=end,
+                period=timedelta(minutes=minutes[device_id]),
+                max_gap=MAX_GAP,
             )
-            rows = [
+            if not i.is_missing and i.start in starts
+        ]
+        for meter_id in meters[device_id]:
+            rows.extend(
                 IntervalReading(
                     meter_id=meter_id,
                     period_start=i.start,
@@ -657,17 +726,87 @@ def readings_from_telemetry(*, dirty: set[tuple[int, datetime, int]]) -> int:
                     source=IntervalReading.Source.TELEMETRY,
                 )
                 for i in intervals
-                if i.start not in protected
-            ]
-            if rows:
-                IntervalReading.objects.bulk_create(
-                    rows,
-                    update_conflicts=True,
-                    unique_fields=["meter", "period_start"],
-                    update_fields=["import_wh", "export_wh", "period_minutes", "source", "received_at"],
-                )
-                written += len(rows)
-    return written
+            )
+    if not rows:
+        return 0
+    # supplier readings (CSV) are authoritative: one query for every meter and period at stake
+    lo, hi = min(r.period_start for r in rows), max(r.period_start for r in rows)
+    protected = set(
+        IntervalReading.objects.filter(
+            meter_id__in={r.meter_id for r in rows},
+            period_start__gte=lo,
+            period_start__lte=hi,
+            source=IntervalReading.Source.CSV,
+        ).values_list("meter_id", "period_start")
+    )
+    rows = [r for r in rows if (r.meter_id, r.period_start) not in protected]
+    if rows:
+        IntervalReading.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["meter", "period_start"],
+            update_fields=["import_wh", "export_wh", "period_minutes", "source", "received_at"],
+            batch_size=2000,
+        )
+    return len(rows)
+
+
+@dataclass
+class RollupResult:
+    written: int = 0
+    failed_devices: list[int] = field(default_factory=list)
+
+
+def readings_rollup(*, dirty: set[tuple[int, datetime, int]]) -> RollupResult:
+    """`readings_from_telemetry` for everything at once in one transaction;
+    if that fails for a reason that is the data's (a value no column holds),
+    device by device, so one device's data never stops the others' readings
+    (issue 9). A transient database error propagates: the caller retries, and
+    every write here is an idempotent upsert."""
+    from django.db import InterfaceError, OperationalError
+
+    result = RollupResult()
+    try:
+        with transaction.atomic():
+            result.written = readings_from_telemetry(dirty=dirty)
+        return result
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:  # noqa: BLE001 - find the device at fault below
+        log.warning("interval readings for %d periods failed together; retrying device by device", len(dirty))
+    by_device: dict[int, set] = defaultdict(set)
+    for item in dirty:
+        by_device[item[0]].add(item)
+    for device_id, items in by_device.items():
+        try:
+            with transaction.atomic():
+                result.written += readings_from_telemetry(dirty=items)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # noqa: BLE001
+            result.failed_devices.append(device_id)
+            log.exception("interval readings for device %s could not be derived; skipped", device_id)
+    return result
+
+
+def dirty_encode(dirty: set[tuple[int, datetime, int]]) -> dict[str, list[int]]:
+    """The bridge's dirty periods as a compact JSON-able task argument:
+    ``{"<period start ISO>/<minutes>": [device ids]}``."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for device_id, start, minutes in dirty:
+        out[f"{start.isoformat()}/{minutes}"].append(device_id)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def dirty_decode(periods: dict[str, list[int]]) -> set[tuple[int, datetime, int]]:
+    out = set()
+    for key, device_ids in periods.items():
+        start, minutes = key.rsplit("/", 1)
+        ts = datetime.fromisoformat(start)
+        if ts.tzinfo is None:
+            raise ValueError(f"period start {start!r} has no time zone")
+        out |= {(int(d), ts, int(minutes)) for d in device_ids}
+    return out
 
 
 def readings_refresh_recent(*, hours: int = 3, now: datetime | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from assets import services
 
@@ -13,6 +14,22 @@ COMMON = dict(acks_late=True, soft_time_limit=240, time_limit=300)
 def refresh_recent_readings(hours: int = 3) -> int:
     """Half-hourly readings from telemetry counters for the last few hours."""
     return services.readings_refresh_recent(hours=hours)
+
+
+@shared_task(
+    name="assets.tasks.readings_rollup",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    max_retries=6,
+    **COMMON,
+)
+def readings_rollup(periods: dict[str, list[int]]) -> dict:
+    """Interval readings for the periods a bridge just received counters for
+    (``{"<period start ISO>/<minutes>": [device ids]}``), off the bridge's
+    receive path, on the ``ingest`` queue (issue 16). Idempotent: running it
+    twice, or for the same periods from two bridges, writes the same rows."""
+    r = services.readings_rollup(dirty=services.dirty_decode(periods))
+    return {"written": r.written, "failed_devices": r.failed_devices}
 
 
 @shared_task(name="assets.tasks.commands_housekeeping", **COMMON)

@@ -339,6 +339,7 @@ CELERY_TASK_ROUTES = {
     "community.tasks.verify_ledgers": {"queue": "settlement"},
     # readings roll-ups and telemetry storage
     "assets.tasks.refresh_recent_readings": {"queue": "ingest"},
+    "assets.tasks.readings_rollup": {"queue": "ingest"},
     "assets.tasks.telemetry_retention": {"queue": "ingest"},
     "assets.tasks.partitions_ensure": {"queue": "ingest"},
 }

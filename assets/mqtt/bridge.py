@@ -39,7 +39,6 @@ from django.db import (
     ProgrammingError,
     close_old_connections,
     connection,
-    transaction,
 )
 
 from assets import selectors, services
@@ -76,6 +75,7 @@ class Bridge:
         directory_ttl_s: float = 30.0,
         communities: list[str] | None = None,
         share_group: str | None = None,
+        readings_on_queue: bool = False,
     ):
         self.broker = broker
         # MQTT v5 shared subscription ($share/<group>/...): any number of bridges
@@ -91,6 +91,9 @@ class Bridge:
         self.max_wait_s = max_wait_s
         self.receive_maximum = receive_maximum
         self.readings_every_s = readings_every_s
+        # True: the readings roll-up runs as a Celery task on the ingest queue,
+        # off the receive path (issue 16); False, or the broker unreachable: here.
+        self.readings_on_queue = readings_on_queue
         self.housekeeping_every_s = housekeeping_every_s
         self.directory_ttl_s = directory_ttl_s
         self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
@@ -118,6 +121,7 @@ class Bridge:
             "quarantined": 0,  # stored only as a hex copy (code "unstorable")
             "dropped": 0,  # not even that could be stored: logged as hex, acked
             "derived_errors": 0,
+            "rollups_queued": 0,
         }
 
     # -- paho callbacks (network thread) ---------------------------------------
@@ -263,7 +267,11 @@ class Bridge:
 
     def flush_derived(self, *, force: bool = False) -> None:
         """Interval readings for periods touched by new counters, last-seen
-        times; both are idempotent, so a failure just leaves them for next time."""
+        times; both are idempotent, so a failure just leaves them for next time.
+
+        The readings go to the ``ingest`` queue when ``readings_on_queue`` (a
+        worker there rebuilds them in a few set-based queries); otherwise, or
+        when the task cannot be queued, they are rebuilt here, the same way."""
         now = time.monotonic()
         if not force and now - self._last_readings < self.readings_every_s:
             return
@@ -273,36 +281,27 @@ class Bridge:
         try:
             if seen:
                 services.devices_mark_seen(seen=seen)
-            if dirty:
-                try:
-                    with transaction.atomic():
-                        n = services.readings_from_telemetry(dirty=dirty)
-                except TRANSIENT_DB_ERRORS:
-                    raise
-                except Exception:  # noqa: BLE001 - one device's data must not stop the others
-                    n = self._readings_device_by_device(dirty)
-                log.debug("interval readings refreshed: %d", n)
+            if dirty and not (self.readings_on_queue and self._queue_rollup(dirty)):
+                r = services.readings_rollup(dirty=dirty)
+                self.stats["derived_errors"] += len(r.failed_devices)
+                log.debug("interval readings refreshed: %d", r.written)
         except TRANSIENT_DB_ERRORS as exc:
             log.warning("could not refresh readings (%s); will retry", exc)
             self._dirty |= dirty
             for k, v in seen.items():
                 self._seen.setdefault(k, v)
 
-    def _readings_device_by_device(self, dirty: set) -> int:
-        by_device: dict[int, set] = {}
-        for item in dirty:
-            by_device.setdefault(item[0], set()).add(item)
-        n = 0
-        for device_id, items in by_device.items():
-            try:
-                with transaction.atomic():
-                    n += services.readings_from_telemetry(dirty=items)
-            except TRANSIENT_DB_ERRORS:
-                raise
-            except Exception:  # noqa: BLE001
-                self.stats["derived_errors"] += 1
-                log.exception("interval readings for device %s could not be derived; skipped", device_id)
-        return n
+    def _queue_rollup(self, dirty: set) -> bool:
+        from assets.tasks import readings_rollup
+
+        try:
+            # no publish retries: a broker that is down must not hold up ingest
+            readings_rollup.apply_async(kwargs={"periods": services.dirty_encode(dirty)}, queue="ingest", retry=False)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: derive them here instead
+            log.warning("could not queue the readings roll-up (%s); deriving readings in the bridge", exc)
+            return False
+        self.stats["rollups_queued"] += 1
+        return True
 
     def housekeeping(self) -> None:
         now = time.monotonic()

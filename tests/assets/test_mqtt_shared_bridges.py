@@ -76,7 +76,8 @@ class BridgeProcess:
             "LOG_LEVEL": "INFO",
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "mqtt_bridge", "--client-id", self.client_id, "--share-group", self.group],
+            [sys.executable, "manage.py", "mqtt_bridge", "--client-id", self.client_id, "--share-group", self.group]
+            + ["--readings", "inline"],  # no Celery worker here: leave no tasks in the CI broker
             cwd=ROOT,
             env=env,
             stdout=open(self.log, "a"),

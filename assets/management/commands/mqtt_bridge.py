@@ -25,11 +25,26 @@ class Command(BaseCommand):
             help="MQTT v5 shared-subscription group (default: settings.MQTT_BRIDGE_SHARE_GROUP; empty: none)",
         )
         parser.add_argument(
+            "--readings",
+            choices=("queue", "inline"),
+            default="queue",
+            help="where interval readings are rebuilt from new counters: a Celery task on the ingest queue "
+            "(default; the bridge falls back to inline when the broker is unreachable) or in the bridge itself",
+        )
+        parser.add_argument(
             "--community", action="append", default=None, help="only these community slugs (repeatable; default: all)"
         )
 
     def handle(
-        self, *args, url=None, client_id="cem-bridge", batch_size=2000, community=None, share_group=None, **options
+        self,
+        *args,
+        url=None,
+        client_id="cem-bridge",
+        batch_size=2000,
+        community=None,
+        share_group=None,
+        readings="queue",
+        **options,
     ):
         logging.getLogger("assets.bridge").setLevel(logging.INFO)
         broker = from_settings(url)
@@ -40,7 +55,12 @@ class Command(BaseCommand):
             )
         group = share_group if share_group is not None else getattr(settings, "MQTT_BRIDGE_SHARE_GROUP", None)
         bridge = Bridge(
-            broker, client_id=client_id, batch_size=batch_size, communities=community, share_group=group or None
+            broker,
+            client_id=client_id,
+            batch_size=batch_size,
+            communities=community,
+            share_group=group or None,
+            readings_on_queue=readings == "queue",
         )
         bridge.install_signal_handlers()
         self.stdout.write(
