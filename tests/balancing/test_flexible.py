@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 THURSDAY_EVENING = datetime(2026, 1, 15, 19, 30, tzinfo=UTC)  # after the red band; night rate from 00:30
 
 
-def _telemetry(seg, at, *, meter_w=800, soc=60.0, ev_w=7_000, ev_soc=40.0, hp_w=1_500, indoor=20.5, outdoor=3.0):
+def _telemetry(
+    seg, at, *, meter_w=800, soc=60.0, ev_w=7_000, ev_soc=40.0, hp_w=1_500, indoor=20.5, outdoor=3.0, pv_w=0
+):
     """Every device of the segment reports ``at`` (as the MQTT bridge would store it)."""
     rows = []
     devices = list(Device.objects.filter(site__network_node=seg.node))
@@ -33,7 +35,7 @@ def _telemetry(seg, at, *, meter_w=800, soc=60.0, ev_w=7_000, ev_soc=40.0, hp_w=
         elif d.kind == kinds.BATTERY:
             rows.append(Telemetry(device=d, ts=at, power_w=0, soc_pct=soc, payload={}))
         elif d.kind == kinds.PV_INVERTER:
-            rows.append(Telemetry(device=d, ts=at, power_w=0, payload={}))
+            rows.append(Telemetry(device=d, ts=at, power_w=pv_w, payload={}))
         elif d.kind == kinds.EV_CHARGER:
             payload = {"plugged_in": True, "ev_soc_pct": ev_soc}
             rows.append(Telemetry(device=d, ts=at, power_w=ev_w, payload=payload))
@@ -180,3 +182,68 @@ def test_the_controller_never_overrides_a_battery_the_vpp_is_dispatching(world):
     assert step.outcome in (ControlStep.Outcome.CORRECTED, ControlStep.Outcome.AT_LIMIT)
     mine = DeviceCommand.objects.filter(source="balancing", device__site__network_node=seg.node)
     assert mine.exists() and not mine.filter(device=vpp_bat).exists()
+
+
+def test_the_schedule_keeps_to_a_trade_the_market_cleared(world):
+    """The market trades first: a home that sold 2 kWh for 10:30-11:00 exports 4 kW
+    then, its battery making up what its PV cannot, instead of soaking up the sun."""
+    from lem import services as lem_services
+    from tests.lem.factories import NOW, PERIOD, make_market, place
+
+    seg, _, sites = estate(world, homes=2, import_limit_w=40_000)
+    _telemetry(seg, NOW - timedelta(seconds=20), meter_w=-1_500, soc=50.0, pv_w=-2_000)
+    bat = Device.objects.get(site=sites[0], kind=kinds.BATTERY)
+    free = services.schedule_solve(segment=seg, now=NOW, trigger=Schedule.Trigger.OPERATOR)
+    k = [2, 3]  # the quarter-hours of 10:30-11:00
+    assert min(free.devices[str(bat.pk)][i] for i in k) >= 0  # without the trade: store the sun
+
+    mw = make_market(world)
+    home = sites[0].occupants.first()
+    seller = lem_services.participant_enrol(market=mw.market, site=sites[0], user=home, actor=home)
+    place(mw, seller, "offer", 2_000, "5")
+    place(mw, mw.buyer, "bid", 2_000, "30")
+    run = lem_services.market_clear(market=mw.market, period_start=PERIOD, now=PERIOD)
+    assert run.trades.filter(seller=seller, quantity_wh=2_000).exists()
+
+    kept = services.schedule_solve(segment=seg, now=NOW, trigger=Schedule.Trigger.OPERATOR)
+    assert kept.commitments["market"][str(sites[0].pk)][2:4] == [-4_000, -4_000]
+    assert str(sites[1].pk) not in kept.commitments["market"]
+    # the home's forecast surplus is below 4 kW: its battery discharges the rest
+    assert max(kept.devices[str(bat.pk)][i] for i in k) < -500
+    assert kept.commitment_miss_wh == 0
+
+
+def test_the_schedule_keeps_a_battery_s_energy_for_the_vpp_event_it_was_accepted_for(world):
+    """The VPP's accepted events are commitments: the plan holds the battery at the
+    event's power through the event and does not spend the energy before it."""
+    from tests.vpp.factories import accepted_event
+    from vpp import services as vpp_services
+
+    monday = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    peak = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # inside the 16:00-19:00 red band
+    seg, node, sites = estate(world, homes=2, import_limit_w=40_000)
+    bat = Device.objects.get(site=sites[0], kind=kinds.BATTERY)
+    _telemetry(seg, monday - timedelta(seconds=20), soc=50.0)
+    home = sites[0].occupants.first()
+    vpp_services.enrolment_create(site=sites[0], user=home, device=bat, now=monday - timedelta(days=1))
+    event = accepted_event(world, start=peak, now=monday, kw="2.0", volume="2.0", node=node)
+    plan = vpp_services.event_plan(event=event, now=monday)
+    asked = [row for row in plan.planned_w.values()][0]
+    assert max(asked) > 0
+
+    sch = services.schedule_solve(segment=seg, now=monday)
+    steps = [i for i in range(len(sch.net_w)) if peak <= sch.starts_at + i * selectors.STEP < peak + timedelta(hours=1)]
+    vpp = sch.commitments["vpp"][str(bat.pk)]
+    assert all(vpp[i] is not None and vpp[i] < 0 for i in steps)
+    battery = sch.devices[str(bat.pk)]
+    assert all(abs(battery[i] - vpp[i]) <= 1 for i in steps), [battery[i] for i in steps]
+    # the energy for the event is there: stored never falls to the reserve before the event ends
+    stored, eta = 5_000.0, 0.9**0.5
+    for i in range(steps[-1] + 1):
+        p = battery[i]
+        stored += (p * eta if p > 0 else p / eta) * 0.25
+        assert stored >= 1_000 - 1, (i, stored)
+    assert sch.commitment_miss_wh == 0
+    # the other home's battery is the controller's own: free through the event
+    other = Device.objects.get(site=sites[1], kind=kinds.BATTERY)
+    assert str(other.pk) not in sch.commitments["vpp"]
