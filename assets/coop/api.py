@@ -94,9 +94,27 @@ class ApplicationInputSerializer(serializers.Serializer):
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(read_only=True, help_text="Where it stands: awaiting payment, part paid, paid ...")
+    how_to_pay = serializers.SerializerMethodField(help_text="The society's bank account and the reference to use.")
+
     class Meta:
         model = Application
-        fields = ["id", "reference", "full_name", "amount", "paid", "status", "shares_allotted", "refund", "created_at"]
+        fields = [
+            "id",
+            "reference",
+            "full_name",
+            "amount",
+            "paid",
+            "status",
+            "state",
+            "how_to_pay",
+            "shares_allotted",
+            "refund",
+            "created_at",
+        ]
+
+    def get_how_to_pay(self, app: Application) -> str:
+        return selectors.how_to_pay(app) if app.status == Application.Status.PENDING and app.owed else ""
 
 
 class RegisterRowSerializer(serializers.Serializer):

@@ -297,3 +297,22 @@ def test_a_refused_button_post_is_flashed_and_redirects(world, client_as):
 
 def test_society_model_keeps_bank_details_optional():
     assert Society._meta.get_field("bank_sort_code").blank
+
+
+def test_the_api_tells_an_applicant_where_to_pay_and_where_the_application_stands(world, client_as):
+    society = make_society(
+        world, bank_account_name="Test Green Energy Ltd", bank_sort_code="60-83-01", bank_account_number="20001234"
+    )
+    offer = _open_offer(society)
+    r = client_as("member").post(
+        reverse(
+            "coop-api:application-create",
+            kwargs={"slug": world.community.slug, "society_id": society.pk, "offer_id": offer.pk},
+        ),
+        {"amount": "100", "full_name": "A Person", "email": "a@example.org", "address": "1 Road", "postcode": "TE1"},
+        content_type="application/json",
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["state"] == "Awaiting payment"
+    assert "sort code 60-83-01, account 20001234, with the reference BAT-0001" in body["how_to_pay"]
