@@ -151,6 +151,14 @@ def make_world() -> World:
     return World(community, other, gsp, primary, feeder, feeder2, site, neighbour_site, school, users, neighbour)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: pages keep slow figures for a minute (community.cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def world(db) -> World:
     return make_world()

@@ -102,24 +102,62 @@ class EnergySeries:
         return sum(1 for v in self.imported if v is None)
 
 
-def _sum_by_period(meter_ids, start, end) -> dict[datetime, tuple[int, int, int]]:
+def _period_sums(site_ids: list[int], gen_ids: list[int], start, end) -> dict[datetime, tuple]:
+    """Per period, in one grouped query over both kinds of meter:
+    (site import Wh, site export Wh, site readings, generation Wh, generation readings).
+    ``site_ids`` are site meters and ``gen_ids`` generation meters (split by ``_meter_ids``)."""
+    if not site_ids and not gen_ids:
+        return {}
+    site, gen = Q(meter__kind=Meter.Kind.SITE), Q(meter__kind=Meter.Kind.GENERATION)
     rows = (
-        IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
+        IntervalReading.objects.filter(
+            meter_id__in=[*site_ids, *gen_ids], period_start__gte=start, period_start__lt=end
+        )
         .values("period_start")
-        .annotate(imp=Sum("import_wh"), exp=Sum("export_wh"), n=Count("id"))
+        .annotate(
+            imp=Sum("import_wh", filter=site),
+            exp=Sum("export_wh", filter=site),
+            n=Count("id", filter=site),
+            gen=Sum("export_wh", filter=gen),
+            gn=Count("id", filter=gen),
+        )
     )
-    return {r["period_start"]: (r["imp"], r["exp"], r["n"]) for r in rows}
+    return {r["period_start"]: (r["imp"], r["exp"], r["n"], r["gen"], r["gn"]) for r in rows}
 
 
-def _reporting(meter_ids, start, end) -> int:
-    if not meter_ids:
-        return 0
-    return (
-        IntervalReading.objects.filter(meter_id__in=meter_ids, period_start__gte=start, period_start__lt=end)
+def _reporting(site_ids: list[int], gen_ids: list[int], windows: list[tuple[datetime, datetime]]) -> list[tuple]:
+    """For each window [start, end): how many site meters and generation meters sent at
+    least one reading in it. One query (a row per meter) for all windows."""
+    if not site_ids and not gen_ids:
+        return [(0, 0) for _ in windows]
+    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
+    per_window = {
+        f"w{k}": Count("id", filter=Q(period_start__gte=start, period_start__lt=end))
+        for k, (start, end) in enumerate(windows)
+    }
+    rows = (
+        IntervalReading.objects.filter(meter_id__in=[*site_ids, *gen_ids], period_start__gte=lo, period_start__lt=hi)
         .values("meter_id")
-        .distinct()
-        .count()
+        .annotate(**per_window)
     )
+    site_set = set(site_ids)
+    out = [[0, 0] for _ in windows]
+    for r in rows:
+        for k in range(len(windows)):
+            if r[f"w{k}"]:
+                out[k][0 if r["meter_id"] in site_set else 1] += 1
+    return [tuple(x) for x in out]
+
+
+def _series(sums: dict, starts: list[datetime], n_site: int, n_gen: int) -> EnergySeries:
+    imported, exported, generated = [], [], []
+    for s in starts:
+        imp, exp, n, gen, gn = sums.get(s, (None, None, 0, None, 0))
+        ok = n_site > 0 and n == n_site
+        imported.append(imp if ok else None)
+        exported.append(exp if ok else None)
+        generated.append(gen if n_gen > 0 and gn == n_gen else None)
+    return EnergySeries(starts, imported, exported, generated)
 
 
 def energy_series(
@@ -134,29 +172,43 @@ def energy_series(
     meter that reports in the window has a reading for it, so a home whose data
     is late shows as a gap rather than as a dip in demand. (A meter with no
     reading at all in the window -- not yet installed, or never fed -- is left
-    out rather than blanking the whole chart.)"""
+    out rather than blanking the whole chart.) Two queries, whatever the number of meters."""
+    return energy_series_windows(
+        site_meter_ids=site_meter_ids,
+        generation_meter_ids=generation_meter_ids,
+        windows=[(start, end)],
+        period_minutes=period_minutes,
+    )[0]
+
+
+def energy_series_windows(
+    *,
+    site_meter_ids: list[int],
+    generation_meter_ids: list[int],
+    windows: list[tuple[datetime, datetime]],
+    period_minutes: int = 30,
+) -> list[EnergySeries]:
+    """``energy_series`` for several windows (a week and the day inside it) from one pass
+    over the readings; each window keeps its own count of reporting meters."""
     period = timedelta(minutes=period_minutes)
-    starts = period_starts(start, end, period)
-    site = _sum_by_period(site_meter_ids, start, end) if site_meter_ids else {}
-    gen = _sum_by_period(generation_meter_ids, start, end) if generation_meter_ids else {}
-    n_site = _reporting(site_meter_ids, start, end)
-    n_gen = _reporting(generation_meter_ids, start, end)
-    imported, exported, generated = [], [], []
-    for s in starts:
-        imp, exp, n = site.get(s, (None, None, 0))
-        ok = n_site > 0 and n == n_site
-        imported.append(imp if ok else None)
-        exported.append(exp if ok else None)
-        g = gen.get(s)
-        generated.append(g[1] if g and g[2] == n_gen else None)
-    return EnergySeries(starts, imported, exported, generated)
+    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
+    sums = _period_sums(site_meter_ids, generation_meter_ids, lo, hi)
+    reporting = _reporting(site_meter_ids, generation_meter_ids, windows)
+    return [
+        _series(sums, period_starts(start, end, period), n_site, n_gen)
+        for (start, end), (n_site, n_gen) in zip(windows, reporting, strict=True)
+    ]
+
+
+def _meter_ids(meters) -> tuple[list[int], list[int]]:
+    return [i for i, k in meters if k == Meter.Kind.SITE], [i for i, k in meters if k == Meter.Kind.GENERATION]
 
 
 def site_energy(site: Site, *, start: datetime, end: datetime) -> EnergySeries:
-    meters = list(Meter.objects.filter(site=site).values_list("id", "kind"))
+    site_ids, gen_ids = _meter_ids(Meter.objects.filter(site=site).values_list("id", "kind"))
     return energy_series(
-        site_meter_ids=[i for i, k in meters if k == Meter.Kind.SITE],
-        generation_meter_ids=[i for i, k in meters if k == Meter.Kind.GENERATION],
+        site_meter_ids=site_ids,
+        generation_meter_ids=gen_ids,
         start=start,
         end=end,
         period_minutes=site.community.settlement_period_minutes,
@@ -164,10 +216,10 @@ def site_energy(site: Site, *, start: datetime, end: datetime) -> EnergySeries:
 
 
 def community_energy(community: Community, *, start: datetime, end: datetime) -> EnergySeries:
-    meters = list(Meter.objects.filter(site__community=community).values_list("id", "kind"))
+    site_ids, gen_ids = _meter_ids(Meter.objects.filter(site__community=community).values_list("id", "kind"))
     return energy_series(
-        site_meter_ids=[i for i, k in meters if k == Meter.Kind.SITE],
-        generation_meter_ids=[i for i, k in meters if k == Meter.Kind.GENERATION],
+        site_meter_ids=site_ids,
+        generation_meter_ids=gen_ids,
         start=start,
         end=end,
         period_minutes=community.settlement_period_minutes,
@@ -276,8 +328,14 @@ def community_energy_summary(community: Community, *, day: date | None = None) -
     day = day or today_local(tz)
     t_start, t_end = local_day_bounds(day, tz)
     w_start, _ = local_day_bounds(day - timedelta(days=6), tz)
-    week = community_energy(community, start=w_start, end=t_end)
-    today = community_energy(community, start=t_start, end=t_end)
+    site_ids, gen_ids = _meter_ids(Meter.objects.filter(site__community=community).values_list("id", "kind"))
+    # the day and the week from one pass over the readings (each keeps its own reporting meters)
+    week, today = energy_series_windows(
+        site_meter_ids=site_ids,
+        generation_meter_ids=gen_ids,
+        windows=[(w_start, t_end), (t_start, t_end)],
+        period_minutes=community.settlement_period_minutes,
+    )
     days = []
     for i in range(7):
         d = day - timedelta(days=6 - i)

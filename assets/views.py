@@ -15,10 +15,12 @@ from django.views.decorators.http import require_POST
 from assets import charts, selectors, services
 from assets.forms import CommandForm, ReadingsImportForm
 from assets.models import Device
-from community.access import OPERATOR_ROLES, access_site, can_see_site, community_view
+from community.access import OPERATOR_ROLES, access_site, community_view
+from community.cache import cached, current_period_start, page_key
 from community.errors import DomainError
 from community.forms import apply_domain_error
-from community.models import Role, Site
+from community.models import Role
+from community.selectors import sites_visible_to
 
 COMMANDERS = (Role.ASSET_OPERATOR,)
 IMPORTERS = (Role.ASSET_OPERATOR, Role.MARKET_OPERATOR)
@@ -26,26 +28,29 @@ IMPORTERS = (Role.ASSET_OPERATOR, Role.MARKET_OPERATOR)
 
 def community_energy_context(request: HttpRequest, community) -> dict:
     """Context for templates/assets/partials/community_energy.html (also used
-    by the community page's panel)."""
-    summary = selectors.community_energy_summary(community)
-    return {
-        "community": community,
-        "energy": summary,
-        "today_chart": charts.generation_vs_demand(summary["today"], summary["period_minutes"], 240),
-        "week_chart": charts.daily_totals(summary["days"]),
-    }
+    by the community page's panel). The same for everyone in the community: the
+    figures and both charts are cached for a minute per community and period."""
+
+    def build() -> dict:
+        summary = selectors.community_energy_summary(community)
+        return {
+            "energy": summary,
+            "today_chart": charts.generation_vs_demand(summary["today"], summary["period_minutes"], 240),
+            "week_chart": charts.daily_totals(summary["days"]),
+        }
+
+    period = current_period_start(community.settlement_period_minutes)
+    return {"community": community, **cached(page_key("energy-panel", community.pk, period), build)}
 
 
 @community_view()
 def index(request: HttpRequest, community) -> HttpResponse:
     ctx = community_energy_context(request, community)
-    sites = [
-        s
-        for s in Site.objects.filter(community=community, devices__isnull=False).distinct().order_by("name")
-        if can_see_site(request.user, s)
-    ]
+    sites = list(
+        sites_visible_to(request.user, community).filter(devices__isnull=False).distinct().order_by("name")[:80]
+    )
     ctx.update(
-        sites=sites[:80],
+        sites=sites,
         is_operator=bool(request.roles & OPERATOR_ROLES),
         can_import=bool(request.roles & set(IMPORTERS)),
     )

@@ -19,6 +19,7 @@ from community.errors import DomainError
 from community.forms import apply_domain_error
 from community.models import Role, Site
 from community.params import parse_int, parse_time
+from lem import charts as lem_charts
 from lem import selectors, services
 from lem.forms import AgentForm, CreditForm, MarketForm, OrderForm, PaymentForm, RulesForm, VoteForm
 from lem.models import ClearingRun, Order, Participant, RuleVersion
@@ -72,7 +73,7 @@ def index(request: HttpRequest, community) -> HttpResponse:
         "run": ClearingRun.objects.filter(market=market, period_start=period).first(),
         "runs": runs[:12],
         "last_price": next((r.clearing_price for r in runs if r.clearing_price is not None), None),
-        "price_chart": _price_chart(runs),
+        "price_chart": lem_charts.recent_prices(runs),
         "summary": selectors.community_summary(market, now - timedelta(days=30)),
         "rule": selectors.rule_in_force_now(market),
         "me": _my_participant(request, market),
@@ -97,26 +98,6 @@ def index(request: HttpRequest, community) -> HttpResponse:
     if request.htmx:
         return render(request, "lem/index.html#book", ctx)
     return render(request, "lem/index.html", ctx)
-
-
-def _price_chart(runs: list[ClearingRun]) -> str:
-    import plotly.graph_objects as go
-
-    from community.charts import base_layout, fig_html
-
-    pts = sorted(
-        (r.period_start, float(r.clearing_price), r.volume_wh / 1000) for r in runs if r.clearing_price is not None
-    )
-    if not pts:
-        return ""
-    fig = go.Figure()
-    fig.add_bar(x=[p[0] for p in pts], y=[p[2] for p in pts], name="traded (kWh)", marker_color="#9ccfd8")
-    fig.add_scatter(
-        x=[p[0] for p in pts], y=[p[1] for p in pts], name="clearing price (p/kWh)", yaxis="y2", mode="lines+markers"
-    )
-    base_layout(fig, 300)
-    fig.update_layout(yaxis=dict(title="kWh"), yaxis2=dict(title="p/kWh", overlaying="y", side="right"))
-    return fig_html(fig)
 
 
 @community_view()
@@ -231,15 +212,23 @@ def my_market(request: HttpRequest, community) -> HttpResponse:
     }
     if me is not None:
         open_orders = [o for o in selectors.my_orders(me, now - timedelta(hours=24))]
+        # one query for the runs of every listed period (not one per order)
+        runs = {
+            r.period_start: r
+            for r in ClearingRun.objects.filter(market=market, period_start__in={o.period_start for o in open_orders})
+        }
         for o in open_orders:
-            o.explanation = services.explain_order(o) if o.status != Order.Status.OPEN else ""
+            o.market, o.participant = market, me  # already loaded: no query per order
+            o.explanation = services.explain_order(o, runs=runs) if o.status != Order.Status.OPEN else ""
             o.editable = o.status == Order.Status.OPEN and now < services.gate_closure(market, o.period_start)
+        trades = selectors.my_trades(me, since)
+        balance = selectors.balance_of(me)
         ctx.update(
             orders=open_orders,
-            trades=list(reversed(selectors.my_trades(me, since)))[:50],
-            chart=selectors.trades_figure(me, since),
-            balance=selectors.balance_of(me),
-            balance_abs=abs(selectors.balance_of(me)),
+            trades=list(reversed(trades))[:50],
+            chart=lem_charts.my_trades(me, trades) if trades else "",
+            balance=balance,
+            balance_abs=abs(balance),
             months=_months(now),
             next_period=selectors.next_open_period(market, now),
         )

@@ -47,11 +47,15 @@ def market_replay(*, run: ClearingRun) -> Replay:
     return Replay(same, book_ok, result, msg)
 
 
-def explain_order(order: Order) -> str:
-    """Plain words: why did (or didn't) this order match?"""
+def explain_order(order: Order, *, runs: dict | None = None) -> str:
+    """Plain words: why did (or didn't) this order match? ``runs`` (period start -> its
+    ClearingRun, for a list of orders) saves a query per order."""
     if order.status == Order.Status.CANCELLED:
         return "You cancelled this order before gate closure."
-    run = ClearingRun.objects.filter(market=order.market, period_start=order.period_start).first()
+    if runs is not None:
+        run = runs.get(order.period_start)
+    else:
+        run = ClearingRun.objects.filter(market_id=order.market_id, period_start=order.period_start).first()
     if run is None:
         return "This period has not been cleared yet."
     if order.filled_wh == order.quantity_wh:
