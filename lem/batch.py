@@ -43,6 +43,8 @@ LINE_COLUMNS = (
     "fees",
     "discount",
     "supplier_only",
+    "band_wh",
+    "band_cost",
 )
 
 
@@ -52,25 +54,55 @@ def _gbp(p: int) -> str:
     return f"{sign}{p // 100}.{p % 100:02d}"
 
 
-def _readings(market: Market, site_ids: list[int], start: datetime, end: datetime) -> list[tuple]:
-    """(site_id, epoch seconds, minutes, import, export), ordered by site then time."""
+def _readings(market: Market, site_ids: list[int], start: datetime, end: datetime) -> np.ndarray:
+    """int64 rows (site_id, epoch seconds, minutes, import, export), in no particular order."""
     from assets.models import IntervalReading, Meter
 
     r, m = IntervalReading._meta.db_table, Meter._meta.db_table
-    epoch = (
-        "EXTRACT(EPOCH FROM r.period_start)::bigint"
-        if connection.vendor == "postgresql"
-        else "CAST(strftime('%%s', r.period_start) AS INTEGER)"
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [Meter.Kind.SITE, adapt(start), adapt(end), *site_ids]
+    where = (
+        f"FROM {r} r JOIN {m} m ON m.id = r.meter_id WHERE m.kind = %s AND r.period_start >= %s "
+        f"AND r.period_start < %s AND m.site_id IN ({','.join(['%s'] * len(site_ids))})"
     )
+    if connection.vendor != "postgresql":
+        sql = (
+            "SELECT m.site_id, CAST(strftime('%%s', r.period_start) AS INTEGER), r.period_minutes, "
+            f"r.import_wh, r.export_wh {where}"
+        )
+        with connection.cursor() as c:
+            c.execute(sql, params)
+            return np.array(c.fetchall(), dtype=np.int64).reshape(-1, 5)
+    # one row per site: its readings packed server-side as fixed-width
+    # big-endian records (epoch s int8, minutes int2, import int4, export int4),
+    # so Python handles ~1,000 values, not one tuple per reading
     sql = (
-        f"SELECT m.site_id, {epoch}, r.period_minutes, r.import_wh, r.export_wh FROM {r} r JOIN {m} m ON m.id = r.meter_id "
-        f"WHERE m.kind = %s AND r.period_start >= %s AND r.period_start < %s AND m.site_id IN ({','.join(['%s'] * len(site_ids))}) "
-        "ORDER BY m.site_id, r.period_start"
+        "SELECT m.site_id, string_agg(int8send(date_part('epoch', r.period_start)::int8) || "
+        f"int2send(r.period_minutes) || int4send(r.import_wh) || int4send(r.export_wh), ''::bytea) {where} "
+        "GROUP BY m.site_id"
     )
     with connection.cursor() as c:
-        adapt = connection.ops.adapt_datetimefield_value
-        c.execute(sql, [Meter.Kind.SITE, adapt(start), adapt(end), *site_ids])
-        return c.fetchall()
+        c.execute(sql, params)
+        packed = c.fetchall()
+    parts = []
+    for site_id, blob in packed:
+        rec = np.frombuffer(bytes(blob), dtype=_READING)
+        block = np.empty((len(rec), 5), dtype=np.int64)
+        block[:, 0] = site_id
+        block[:, 1], block[:, 2], block[:, 3], block[:, 4] = rec["t"], rec["m"], rec["i"], rec["e"]
+        parts.append(block)
+    return np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
+
+
+_READING = np.dtype([("t", ">i8"), ("m", ">i2"), ("i", ">i4"), ("e", ">i4")])
+
+
+# PostgreSQL's binary COPY: an 11-byte signature, flags and header-extension
+# length (int32 each), then per row an int16 field count and, per field, an
+# int32 length and the value (big-endian); a trailing int16 -1.
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_HEADER = _COPY_SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_COPY_TRAILER = b"\xff\xff"
 
 
 def _rule_for(rules: list[RuleVersion], at: datetime) -> RuleVersion:
@@ -121,7 +153,7 @@ def _settle_range(*, market: Market, start: datetime, end: datetime, now: dateti
     step_s = int(step.total_seconds())
     row_of = {int(p.timestamp()): i for i, p in enumerate(todo)}
 
-    rows = np.array(_readings(market, list(col), todo[0], todo[-1] + step), dtype=np.int64).reshape(-1, 5)
+    rows = _readings(market, list(col), todo[0], todo[-1] + step)
     site_col = np.full(max(int(rows[:, 0].max(initial=0)), max(col)) + 1, -1, dtype=np.int64)
     for site_id, c in col.items():
         site_col[site_id] = c
@@ -223,19 +255,38 @@ def _settle_range(*, market: Market, start: datetime, end: datetime, now: dateti
                 run.missing = [parts[c].id for c in np.flatnonzero(cover[r] < minutes)]
                 run.message = f"Waiting for meter readings of {len(run.missing)} member(s)."
             (runs if run.pk else new_runs).append(run)
+        ordered = _in_order(todo, runs, new_runs)
+        settled_runs = [ordered[r] for r in ok]
+        specs = _day_entries(market, settled_runs, parts, res)  # sets each run's ledger_key and account_nets
+        # new runs go in whole (one INSERT ... RETURNING id); only runs that
+        # already existed (pending ones) are updated
         SettlementRun.objects.bulk_create(new_runs, batch_size=2000)
-        SettlementRun.objects.bulk_update(
-            runs,
-            ["rule", "status", "readings_hash", "missing", "message", "settled_at", "posted_revision"],
-            batch_size=2000,
-        )
-        by_period = {run.period_start: run for run in runs + new_runs}
-        settled_runs = [by_period[todo[r]] for r in ok]
+        if runs:
+            SettlementRun.objects.bulk_update(
+                runs,
+                [
+                    "rule",
+                    "status",
+                    "readings_hash",
+                    "missing",
+                    "message",
+                    "settled_at",
+                    "posted_revision",
+                    "account_nets",
+                    "ledger_key",
+                ],
+                batch_size=500,
+            )
         # only runs that existed (pending) can hold lines; new runs have none
         SettlementLine.objects.filter(run__in=[x.pk for x in runs if x.status == SettlementRun.Status.SETTLED]).delete()
         _write_lines(settled_runs, parts, res, imp[ok], exp[ok], only)
-        _post(market, settled_runs, parts, res)
+        ledger_post_many(community=market.community, entries=specs)
     return {"settled": len(ok), "pending": int(P - len(ok)), "skipped": len(periods) - len(todo)}
+
+
+def _in_order(todo: list[datetime], *groups: list[SettlementRun]) -> list[SettlementRun]:
+    by_period = {run.period_start: run for g in groups for run in g}
+    return [by_period[p] for p in todo]
 
 
 def _line_rows(settled_runs, parts, res, imp, exp, only):
@@ -259,48 +310,96 @@ def _line_rows(settled_runs, parts, res, imp, exp, only):
                 _gbp(res.fees[k, c]),
                 _gbp(res.discount[k, c]),
                 _gbp(only[k, c]),
+                int(res.band_wh[k, c]),
+                _gbp(res.band_pence[k, c]),
             )
 
 
+# Binary COPY field types of SettlementLine's columns, in LINE_COLUMNS order
+# (int8 ids, timestamptz, int4 energy, numeric(14,2) money).
+_LINE_TYPES = ("int8", "int8", "timestamptz", *["int4"] * 6, *["numeric"] * 7, "int4", "numeric")
+_PG_EPOCH_S = 946_684_800  # 2000-01-01 UTC, PostgreSQL's timestamp zero
+_MAX_PENCE = 10**14 - 1  # numeric(14, 2)
+
+
+def _numeric_fields(pence: np.ndarray) -> dict[str, np.ndarray]:
+    """Pence as PostgreSQL's binary numeric: 4 base-10,000 digits with weight 2
+    and display scale 2 (pounds up to 10^12 - 1; leading zero digits are allowed
+    and stripped by the server), so every value has the same width."""
+    v = np.asarray(pence, dtype=np.int64).reshape(-1)
+    a = np.abs(v)
+    if (a > _MAX_PENCE).any():
+        raise sv.DomainError("A settlement amount is too large to store.")
+    pounds, p = np.divmod(a, 100)
+    return {
+        "sign": np.where(v < 0, 0x4000, 0),
+        "d0": pounds // 10**8,
+        "d1": pounds // 10**4 % 10**4,
+        "d2": pounds % 10**4,
+        "d3": p * 100,
+    }
+
+
 def _write_lines(settled_runs, parts, res, imp, exp, only) -> None:
+    """SettlementLine rows for the settled periods: bulk_create elsewhere, one
+    binary COPY on PostgreSQL (a fixed-width numpy record per row, built column
+    by column: no Python object per line)."""
     if connection.vendor != "postgresql":
         rows = _line_rows(settled_runs, parts, res, imp, exp, only)
         SettlementLine.objects.bulk_create(
             [SettlementLine(**dict(zip(LINE_COLUMNS, r, strict=True))) for r in rows], batch_size=2000
         )
         return
-    # PostgreSQL: COPY straight into the table; the text is formatted by
-    # numpy row by row (ints; pence as pounds "p//100.p%100"; money here is
-    # never negative except supplier_only, whose sign goes in front).
-    import io
-
     K, M = res.member_net.shape
-    iso = np.repeat(np.array([r.period_start.isoformat() for r in settled_runs], dtype=object), M)
-    run_ids = np.repeat(np.array([r.pk for r in settled_runs], dtype=np.int64), M)
-    pids = np.tile(np.array([p.id for p in parts], dtype=np.int64), K)
-    ints = [
-        np.asarray(x, dtype=np.int64).reshape(-1)
-        for x in (res.bought_wh, res.sold_wh, imp, exp, res.from_supplier_wh, res.to_supplier_wh)
-    ]
-    money = [
-        np.asarray(x, dtype=np.int64).reshape(-1)
-        for x in (res.local_cost, res.local_income, res.supplier_cost, res.supplier_income, res.fees, res.discount)
-    ]
-    so = np.asarray(only, dtype=np.int64).reshape(-1)
-    cols: list = [run_ids, pids, iso, *ints]
-    for m in money:
-        cols += [m // 100, m % 100]
-    cols += [np.where(so < 0, "-", ""), np.abs(so) // 100, np.abs(so) % 100]
-    fmt = "\t".join(["%d", "%d", "%s"] + ["%d"] * 6 + ["%d.%02d"] * 6 + ["%s%d.%02d"])
-    buf = io.StringIO()
-    np.savetxt(buf, np.column_stack([np.asarray(c, dtype=object) for c in cols]), fmt=fmt)
+    if not K or not M:
+        return
     table = SettlementLine._meta.db_table
     with connection.cursor() as c:
-        with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as cp:
-            cp.write(buf.getvalue())
+        with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN (FORMAT binary)") as cp:
+            cp.write(_COPY_HEADER)
+            cp.write(_line_records(settled_runs, parts, res, imp, exp, only).tobytes())
+            cp.write(_COPY_TRAILER)
 
 
-def _post(market: Market, settled_runs, parts, res) -> None:
+def _line_records(settled_runs, parts, res, imp, exp, only) -> np.ndarray:
+    """The lines as binary COPY tuples: one fixed-width big-endian record each."""
+    K, M = res.member_net.shape
+    values = [
+        np.repeat(np.array([r.pk for r in settled_runs], dtype=np.int64), M),
+        np.tile(np.array([p.id for p in parts], dtype=np.int64), K),
+        np.repeat(
+            np.array([int(r.period_start.timestamp()) - _PG_EPOCH_S for r in settled_runs], dtype=np.int64) * 10**6, M
+        ),
+        *(res.bought_wh, res.sold_wh, imp, exp, res.from_supplier_wh, res.to_supplier_wh),
+        *(res.local_cost, res.local_income, res.supplier_cost, res.supplier_income, res.fees, res.discount, only),
+        res.band_wh,
+        res.band_pence,
+    ]
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for i, t in enumerate(_LINE_TYPES):
+        fields.append((f"l{i}", ">i4"))
+        if t == "numeric":
+            fields += [(f"h{i}_{x}", ">i2") for x in ("ndigits", "weight", "sign", "dscale", "d0", "d1", "d2", "d3")]
+        else:
+            fields.append((f"v{i}", ">i4" if t == "int4" else ">i8"))
+    rec = np.zeros(K * M, dtype=np.dtype(fields))
+    rec["n"] = len(_LINE_TYPES)
+    for i, (t, v) in enumerate(zip(_LINE_TYPES, values, strict=True)):
+        v = np.asarray(v, dtype=np.int64).reshape(-1)
+        if t == "numeric":
+            rec[f"l{i}"] = 16
+            rec[f"h{i}_ndigits"], rec[f"h{i}_weight"], rec[f"h{i}_dscale"] = 4, 2, 2
+            for x, col in _numeric_fields(v).items():
+                rec[f"h{i}_{x}"] = col
+        else:
+            if t == "int4" and ((v < 0) | (v > 2**31 - 1)).any():
+                raise sv.DomainError("A settlement energy figure is out of range.")
+            rec[f"l{i}"] = 4 if t == "int4" else 8
+            rec[f"v{i}"] = v
+    return rec
+
+
+def _day_entries(market: Market, settled_runs, parts, res) -> list[EntrySpec]:
     """One ledger entry per day of the batch (local time), netting each
     account over the day's periods: a month is ~30 entries, not 1,440.
     Each run records the key and its own share (account_nets) so a later
@@ -338,8 +437,7 @@ def _post(market: Market, settled_runs, parts, res) -> None:
                     reference=f"day:{day.isoformat()}",
                 )
             )
-    ledger_post_many(community=market.community, entries=specs)
-    SettlementRun.objects.bulk_update(settled_runs, ["account_nets", "ledger_key"], batch_size=2000)
+    return specs
 
 
 def month_range(market: Market, year: int, month: int) -> tuple[datetime, datetime]:

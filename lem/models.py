@@ -343,6 +343,14 @@ class SettlementLine(models.Model):
     supplier_only = models.DecimalField(
         **MONEY, default=Decimal("0"), help_text="The same meter data with the supplier alone."
     )
+    band_wh = models.PositiveIntegerField(
+        default=0, help_text="Of from/to supplier: the deviation inside the tolerance band (at the local price)."
+    )
+    band_cost = models.DecimalField(
+        **MONEY,
+        default=Decimal("0"),
+        help_text="Net cost (+) / credit (-) of the deviation inside the tolerance band; part of the supplier figures.",
+    )
 
     class Meta:
         ordering = ["period_start", "participant"]

@@ -196,17 +196,15 @@ class Statement:
     sources: list[dict] = field(default_factory=list)
     days: list[dict] = field(default_factory=list)
     tolerance_band_pct: Decimal = ZERO  # the rules' tolerance band in force at the month's start
+    band_wh: int = 0  # of the supplier energy, what settled inside the band (at the local price)
+    band_cost: Decimal = ZERO  # its net cost (+) / credit (-), part of the supplier figures
 
     @property
     def tolerance_note(self) -> str:
         """How deviations from what was traded were settled (seed 001 §3.5.1)."""
-        if not self.tolerance_band_pct:
-            return "Any difference between what you traded and what your meter measured is settled at the supplier's prices."
-        pct = f"{self.tolerance_band_pct.normalize():f}"
-        return (
-            f"Differences of up to {pct}% of what you traded in a half-hour are settled at the local price "
-            "you traded at; larger ones at the supplier's prices (the market's tolerance band)."
-        )
+        from lem.statement_words import tolerance_note
+
+        return tolerance_note(self.tolerance_band_pct)
 
     @property
     def total(self) -> Decimal:
@@ -268,6 +266,8 @@ def statement(participant: Participant, month: date) -> Statement:
         fees=Sum("fees"),
         disc=Sum("discount"),
         only=Sum("supplier_only"),
+        band=Sum("band_wh"),
+        bandc=Sum("band_cost"),
         n=Count("id"),
     )
     s.bought_local_wh, s.sold_local_wh = agg["bought"] or 0, agg["sold"] or 0
@@ -275,7 +275,17 @@ def statement(participant: Participant, month: date) -> Statement:
     s.local_cost, s.local_income = agg["lc"] or ZERO, agg["li"] or ZERO
     s.supplier_cost, s.supplier_income = agg["sc"] or ZERO, agg["si"] or ZERO
     s.fees, s.discount, s.supplier_only = agg["fees"] or ZERO, agg["disc"] or ZERO, agg["only"] or ZERO
-    for name in ("local_cost", "local_income", "supplier_cost", "supplier_income", "fees", "discount", "supplier_only"):
+    s.band_wh, s.band_cost = agg["band"] or 0, agg["bandc"] or ZERO
+    for name in (
+        "local_cost",
+        "local_income",
+        "supplier_cost",
+        "supplier_income",
+        "fees",
+        "discount",
+        "supplier_only",
+        "band_cost",
+    ):
         setattr(s, name, _money(getattr(s, name)))  # SQLite sums decimals as floats
     s.periods_settled = agg["n"] or 0
     s.periods_pending = SettlementRun.objects.filter(

@@ -5,6 +5,11 @@ Money is shown as "£1,234.56"; what the household receives or is credited
 as "-£1.34"; a zero is "£0.00", never "-£0.00". The headline compares the
 month with the supplier alone: "£1.34 less than the supplier alone",
 "£1.34 more than the supplier alone" or "the same as the supplier alone".
+
+The tolerance band (seed 001 §3.5.1) is said once here too: the note on how
+a difference between what was traded and what the meter measured is settled,
+and the two lines splitting the supplier figures into what settled inside the
+band (at the local price) and outside it (at the supplier's prices).
 """
 
 from __future__ import annotations
@@ -61,10 +66,43 @@ def statement_rows(s) -> list[dict]:
     ]
 
 
+def tolerance_note(band_pct: Decimal | None) -> str:
+    """How a difference between what was traded and what the meter measured is settled."""
+    if not band_pct:
+        return (
+            "Any difference between what you traded and what your meter measured is settled at the supplier's prices."
+        )
+    pct = f"{Decimal(band_pct).normalize():f}"
+    return (
+        f"Differences of up to {pct}% of what you traded in a half-hour are settled at the local price "
+        "you traded at; larger ones at the supplier's prices (the market's tolerance band)."
+    )
+
+
+BAND_INSIDE = "Inside the tolerance band (at your local price)"
+BAND_OUTSIDE = "Outside the band (at the supplier's prices)"
+
+
+def band_rows(s) -> list[dict]:
+    """The supplier lines split by the tolerance band: energy and net money
+    (a net credit shown with a minus). Empty when the month had no band and
+    nothing settled inside one."""
+    if not s.tolerance_band_pct and not s.band_wh:
+        return []
+    supplier_net = s.supplier_cost - s.supplier_income
+    outside_wh = s.from_supplier_wh + s.to_supplier_wh - s.band_wh
+    return [
+        {"label": BAND_INSIDE, "energy": kwh(s.band_wh), "money": gbp(s.band_cost)},
+        {"label": BAND_OUTSIDE, "energy": kwh(outside_wh), "money": gbp(supplier_net - s.band_cost)},
+    ]
+
+
 def statement_summary(s) -> dict:
     return {
         "total": gbp(s.total),
         "supplier_only": gbp(s.supplier_only),
         "headline": against_supplier(s.savings),
         "saved": s.savings > 0,
+        "tolerance_note": tolerance_note(s.tolerance_band_pct),
+        "band": band_rows(s),
     }

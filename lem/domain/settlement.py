@@ -489,6 +489,7 @@ class BatchResult:
     fund_cut: np.ndarray  # per period
     rounding: np.ndarray | None = None  # per period: supplier -> rounding account, pence
     band_wh: np.ndarray | None = None  # P x M, deviations settled at the local price
+    band_pence: np.ndarray | None = None  # P x M, their net cost (+) / credit (-), inside the supplier figures
 
     @property
     def member_net(self) -> np.ndarray:
@@ -587,7 +588,8 @@ def settle_batch(
     local_b = band[:, :, :2] * vb[:, :, None] // np.maximum(bought, 1)[:, :, None]  # 0 where nothing bought
     local_s = band[:, :, 2:] * vs[:, :, None] // np.maximum(sold, 1)[:, :, None]
     band_signed = np.concatenate((local_b, local_s), axis=2) * np.array([1, -1, -1, 1])
-    pen = _rhu(signed) + _rhu(band_signed)  # each line rounded on its own
+    band_pen = _rhu(band_signed)
+    pen = _rhu(signed) + band_pen  # each line rounded on its own
     sc = pen[:, :, 0] + pen[:, :, 3]
     si = -(pen[:, :, 1] + pen[:, :, 2])
     exact_total = (signed + band_signed).reshape(P, M * 4).sum(axis=1)
@@ -644,4 +646,5 @@ def settle_batch(
         fund_cut=fund_cut,
         rounding=rounding,
         band_wh=band.sum(axis=2),
+        band_pence=band_pen.sum(axis=2),
     )

@@ -205,11 +205,13 @@ def _lines_for(
                 to_supplier_wh=pos.export_to_supplier_wh + pos.spill_wh,
                 local_cost=_pence(d.get("local_buy", 0)),
                 local_income=_pence(-d.get("local_sell", 0)),
-                supplier_cost=_pence(d.get("import", 0) + d.get("shortfall", 0)),
-                supplier_income=_pence(-(d.get("export", 0) + d.get("spill", 0))),
+                supplier_cost=_pence(sum(d.get(k, 0) for k in ("import", "shortfall", "import_band", "shortfall_band"))),
+                supplier_income=_pence(-sum(d.get(k, 0) for k in ("export", "spill", "export_band", "spill_band"))),
                 fees=_pence(d.get("fee", 0)),
                 discount=_pence(-d.get("social", 0)),
                 supplier_only=_pence(only),
+                band_wh=pos.band_wh,
+                band_cost=_pence(sum(d.get(k, 0) for k in sm.BAND_KINDS)),
             )
         )
     return out

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lem.domain.settlement import (
+    BAND_KINDS,
     FUND,
     MARKET,
     MICRO,
@@ -280,6 +281,8 @@ def test_the_batch_settlement_equals_period_by_period_settlement_to_the_penny(
             assert res.fees[p, m] == k.get("fee", 0)
             assert res.discount[p, m] == -k.get("social", 0)
             assert res.member_net[p, m] == one.member_bill(m)
+            assert res.band_wh[p, m] == one.positions[m].band_wh
+            assert res.band_pence[p, m] == sum(k.get(x, 0) for x in BAND_KINDS)
         nets = res.account_nets(p)
         assert nets["supplier"] == -net.get(SUPPLIER, 0)
         assert nets["operator"] == -net.get(OPERATOR, 0)

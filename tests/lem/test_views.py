@@ -124,11 +124,13 @@ def test_the_statement_csv_adds_up_to_the_page_total(mw, client, world):
     rows = list(
         csv.reader(io.StringIO(client.get(f"/c/test-green/market/my/statements/{month}/?format=csv").content.decode()))
     )
-    total_row = rows[-1]
-    assert total_row[0] == "TOTAL" and total_row[-2] == str(s.total)
+    total_row, t = rows[-1], rows[0].index("total_gbp")
+    assert total_row[0] == "TOTAL" and total_row[t] == str(s.total)
     from decimal import Decimal
 
-    assert sum(Decimal(r[13]) for r in rows[1:-2]) + s.membership_fee == s.total
+    # half-hours, then the tolerance band's note, the membership fee and the total
+    assert [r[0] for r in rows[-3:]] == ["tolerance_band", "membership_fee", "TOTAL"]
+    assert sum(Decimal(r[t]) for r in rows[1:-3]) + s.membership_fee == s.total
     pdf = client.get(f"/c/test-green/market/my/statements/{month}/?format=pdf")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
