@@ -9,7 +9,7 @@ from datetime import datetime
 
 import plotly.graph_objects as go
 
-from community.charts import base_layout, fig_html
+from community.charts import base_layout, fig_html, memo_html
 from lem.models import ClearingRun, Participant, Trade
 
 TRADED, PRICE, BOUGHT, SOLD = "#9ccfd8", "#0f766e", "#2b7a78", "#f4a259"
@@ -22,6 +22,10 @@ def recent_prices(runs: list[ClearingRun]) -> str:
     )
     if not pts:
         return ""
+    return memo_html("lem-prices", pts, lambda: _recent_prices(pts))
+
+
+def _recent_prices(pts: list[tuple]) -> str:
     x = [p[0] for p in pts]
     fig = go.Figure()
     fig.add_bar(x=x, y=[round(p[2], 1) for p in pts], name="traded (kWh)", marker_color=TRADED)
