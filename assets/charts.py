@@ -43,7 +43,7 @@ def site_day(series: EnergySeries, minutes: int = 30) -> str:
     base_layout(fig, 300)
     fig.update_layout(barmode="relative")
     fig.update_yaxes(title="kW (average per half-hour)", gridcolor="#eef2f7", zerolinecolor="#9ca3af")
-    fig.update_xaxes(tickformat="%H:%M")
+    fig.update_xaxes(title="time (UK)", tickformat="%H:%M")
     return fig_html(fig)
 
 
@@ -72,6 +72,7 @@ def generation_vs_demand(series: EnergySeries, minutes: int = 30, height: int = 
         )
     )
     base_layout(fig, height)
+    fig.update_xaxes(title="time (UK)", tickformat="%H:%M")
     fig.update_yaxes(title="kW", gridcolor="#eef2f7", rangemode="tozero")
     return fig_html(fig)
 
@@ -89,5 +90,6 @@ def daily_totals(days: list[dict]) -> str:
         )
     )
     base_layout(fig, 260)
-    fig.update_yaxes(title="kWh", gridcolor="#eef2f7")
+    fig.update_xaxes(title="day")
+    fig.update_yaxes(title="kWh", gridcolor="#eef2f7", rangemode="tozero")
     return fig_html(fig)

@@ -63,7 +63,7 @@ def end_use_bars(cs) -> str:
     )
     base_layout(fig, 280)
     fig.update_layout(margin=dict(l=150, r=10, t=10, b=40))
-    fig.update_xaxes(title="MWh per year")
+    fig.update_xaxes(title="MWh per year", hoverformat=",.0f")
     return fig_html(fig)
 
 
@@ -94,6 +94,7 @@ def monthly_bars(demand: list[float], generation: list[float], extra: dict | Non
             )
         )
     base_layout(fig, 300)
+    fig.update_xaxes(title="month")
     fig.update_yaxes(title="MWh")
     return fig_html(fig)
 
@@ -110,6 +111,7 @@ def headroom_bars(rows: list[dict]) -> str:
     )
     fig.update_layout(barmode="stack")
     base_layout(fig, 300)
+    fig.update_xaxes(title="network node")
     fig.update_yaxes(title="kW")
     return fig_html(fig)
 
@@ -146,7 +148,9 @@ def scenario_years(result: dict) -> str:
     )
     base_layout(fig, 320)
     fig.update_layout(
-        yaxis=dict(title="£ thousand"), yaxis2=dict(title="tCO2e", overlaying="y", side="right", showgrid=False)
+        xaxis=dict(title="year", dtick=5 if len(years) > 12 else 1),
+        yaxis=dict(title="£ thousand"),
+        yaxis2=dict(title="tCO2e a year", overlaying="y", side="right", showgrid=False, tickformat=",.1~f"),
     )
     return fig_html(fig)
 
@@ -174,6 +178,7 @@ def node_peaks(result: dict) -> str:
         y=100, line=dict(color="#b91c1c", dash="dash"), annotation_text="capacity", annotation_position="top left"
     )
     base_layout(fig, 320)
+    fig.update_xaxes(title="year")
     fig.update_yaxes(title="peak as % of capacity", rangemode="tozero")
     return fig_html(fig)
 
@@ -212,8 +217,9 @@ def compare_bars(rows: list[dict]) -> str:
     base_layout(fig, 340)
     fig.update_layout(
         barmode="group",
+        xaxis=dict(title="scenario"),
         yaxis=dict(title="£ thousand"),
-        yaxis2=dict(title="tCO2e", overlaying="y", side="right", showgrid=False),
+        yaxis2=dict(title="tCO2e", overlaying="y", side="right", showgrid=False, tickformat=",.1~f"),
     )
     return fig_html(fig)
 
@@ -232,7 +238,8 @@ def compare_carbon(scenarios) -> str:
             )
         )
     base_layout(fig, 300)
-    fig.update_yaxes(title="carbon saved, cumulative (t)")
+    fig.update_xaxes(title="year")
+    fig.update_yaxes(title="carbon saved, cumulative (t)", tickformat=",.1~f")
     return fig_html(fig)
 
 

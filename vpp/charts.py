@@ -52,6 +52,7 @@ def forecast_by_node(rows, starts) -> str:
         )
         fig.add_trace(go.Scatter(x=x, y=_kw(f.p50), mode="lines", line=dict(color=c, width=2), name=f"{node.name} P50"))
     base_layout(fig, 340)
+    fig.update_xaxes(title="time (UK)")
     fig.update_yaxes(title="kW of turn-down", rangemode="tozero")
     return fig_html(fig)
 
@@ -77,6 +78,7 @@ def event_tracking(t: dict) -> str:
     )
     base_layout(fig, 320)
     fig.update_layout(barmode="group")
+    fig.update_xaxes(title="half-hour of the event (UK time)")
     fig.update_yaxes(title="kW", rangemode="tozero")
     return fig_html(fig)
 
@@ -101,6 +103,7 @@ def baselines(starts, baselines_w: dict, actual_w: list, settling: str) -> str:
         )
     fig.add_trace(go.Bar(x=x, y=_kw(actual_w), name="actual (meters)", marker_color=MEASURED, opacity=0.6))
     base_layout(fig, 300)
+    fig.update_xaxes(title="half-hour of the event (UK time)")
     fig.update_yaxes(title="kW", rangemode="tozero")
     return fig_html(fig)
 
@@ -128,5 +131,6 @@ def household_event(starts, delivery) -> str:
         )
     )
     base_layout(fig, 220)
-    fig.update_yaxes(title="kW")
+    fig.update_xaxes(title="half-hour of the event (UK time)")
+    fig.update_yaxes(title="kW", rangemode="tozero")
     return fig_html(fig)
