@@ -405,6 +405,15 @@ def accounts_figure(accounts: list[dom_accounts.MonthAccount]) -> str:
             x=x, y=[float(from_pennies(a.flex_revenue)) for a in accounts], name="Flexibility", marker_color="#6366f1"
         )
     )
+    if any(a.market_revenue for a in accounts):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=[float(from_pennies(a.market_revenue)) for a in accounts],
+                name="Local market",
+                marker_color="#16a34a",
+            )
+        )
     fig.add_trace(
         go.Bar(
             x=x,
