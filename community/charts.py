@@ -133,6 +133,10 @@ def tidy(fig: go.Figure) -> go.Figure:
             axis.hoverformat = value_format(vals)
         if key.startswith("y") and axis.range is None and axis.rangemode is None:
             axis.rangemode = "tozero"
+        if axis.overlaying and axis.tickmode is None:
+            # plotly.js "syncs" an overlaid axis to the first one's grid: 6.03, 12.06, 18.08 p
+            axis.tickmode = "auto"
+            axis.showgrid = False
     return fig
 
 

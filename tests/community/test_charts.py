@@ -151,6 +151,7 @@ def test_a_flat_local_price_reads_as_flat_from_zero():
     assert layout["yaxis2"]["rangemode"] == "tozero"
     prices = next(t for t in data if t.get("yaxis") == "y2")
     assert set(prices["y"]) == {21.333} and layout["yaxis2"]["hoverformat"] == ",.1f"
+    assert layout["yaxis2"]["tickmode"] == "auto"  # its own round ticks, not 6.03, 12.06, 18.08
 
 
 def test_a_legend_put_below_the_dates_is_moved_above():
