@@ -64,14 +64,16 @@ def _write_readings(meters: dict[int, object], homes: dict[int, Home], start, en
 
 
 def _community_generation(community: Community) -> dict[int, Home]:
-    """The community's own generation sites (the school's and the centre's PV,
-    the farm's wind turbine: devices the co-op owns) and what they generate."""
+    """The community's own generation sites (the school's and the centre's PV
+    the co-op owns, the farm's wind turbine) and what they generate."""
     from assets.models import Device
 
     out: dict[int, Home] = {}
     gens = Device.objects.filter(
         community=community,
-        ownership=Device.Ownership.COMMUNITY,
+        # the co-op's PV, and the farm's turbine (a corporate anchor asset whose
+        # owner sells its output locally under its benefit-fund agreement)
+        ownership__in=(Device.Ownership.COMMUNITY, Device.Ownership.CORPORATE),
         kind__in=(Device.Kind.PV, Device.Kind.WIND),
         site__kind__in=[k for k in Site.Kind.values if k != Site.Kind.HOME],
     ).select_related("site")
