@@ -55,32 +55,40 @@ import paho.mqtt.client as mqtt
 host, port, slug, uids, sim0, minutes, speed = sys.argv[1], int(sys.argv[2]), sys.argv[3], open(sys.argv[4]).read().split(","), sys.argv[5], int(sys.argv[6]), float(sys.argv[7])
 sim0 = datetime.fromisoformat(sim0)
 c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"scale-pub-{slug}", protocol=mqtt.MQTTv5)
-c.max_inflight_messages_set(5000)
+c.max_inflight_messages_set(20000)
 c.max_queued_messages_set(0)
+acked = [0]
+c.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
 c.connect(host, port)
 c.loop_start()
-sent = {}
+sent = {}  # minute -> the real time each chunk of its messages was handed to the client
 start = time.time()
 step = 60.0 / speed
+per = max(1, len(uids) // 20)
+n = 0
 for k in range(minutes):
     due = start + k * step
     while time.time() < due:
         time.sleep(min(0.01, due - time.time()))
     ts = (sim0 + timedelta(minutes=k)).isoformat().replace("+00:00", "Z")
-    sent[k] = time.time()
+    sent[k] = []
     # spread the minute's messages over the step, as real devices would be
-    per = max(1, len(uids) // 20)
     for j in range(0, len(uids), per):
+        sent[k].append(time.time())
         for i, uid in enumerate(uids[j:j + per], start=j):
             body = '{"ts":"%s","power_w":%d,"import_wh":%d,"export_wh":0}' % (ts, (i * 37 + k * 11) % 3000, 1000 * i + 5 * k)
             c.publish(f"cem/{slug}/{uid}/telemetry", body, qos=1)
+            n += 1
         t_next = due + step * (j + per) / len(uids)
         while time.time() < t_next:
             time.sleep(0.002)
-time.sleep(0.5)
+behind = time.time() - (start + minutes * step)
+deadline = time.time() + 120
+while acked[0] < n and time.time() < deadline:  # every message accepted by the broker before we go
+    time.sleep(0.1)
 c.disconnect()
 c.loop_stop()
-print(json.dumps({"sent": sent, "seconds": time.time() - start}))
+print(json.dumps({"sent": sent, "per": per, "seconds": time.time() - start, "behind_s": behind, "acked": acked[0]}))
 """
 
 MOSQUITTO_CONF = """listener {port} 127.0.0.1
@@ -229,7 +237,7 @@ def run_ingest(
         raise SystemExit(err)
     pub_info = json.loads(out.strip().splitlines()[-1])
     sent = {int(k): v for k, v in pub_info["sent"].items()}
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         stored = Telemetry.objects.filter(device__community=community).count() - before
         if stored >= n:
@@ -264,12 +272,12 @@ def run_ingest(
         fetched = cur.fetchall()
     rows = np.array([(a, b) for a, b, _ in fetched], dtype=float)
     index = {uid: i for i, uid in enumerate(uids)}
-    # the publisher spreads a minute's messages over its step: message i goes out at sent[k] + step * i / devices
-    step = 60.0 / speed
-    offset = np.array([step * index[u] / len(uids) for _, _, u in fetched])
+    # each message's lag from the moment its chunk was handed to the publisher's client to its row
+    per = pub_info["per"]
     k = np.round((rows[:, 0] - sim0.timestamp()) / 60).astype(int)
-    lag = rows[:, 1] - (np.array([sent[i] for i in k]) + offset)
-    seconds = float(rows[:, 1].max()) - min(sent.values())  # first publish -> last row written
+    chunk = np.array([index[u] // per for _, _, u in fetched])
+    lag = rows[:, 1] - np.array([sent[a][b] for a, b in zip(k, chunk, strict=True)])
+    seconds = float(rows[:, 1].max()) - min(min(v) for v in sent.values())  # first publish -> last row written
     return {
         "bench": "scale",
         "n": len(uids) // 3,
@@ -289,6 +297,8 @@ def run_ingest(
             "lag_max_s": round(float(lag.max()), 2),
             "goal_lag_p95_s": 5,
             "publisher_seconds": round(pub_info["seconds"], 1),
+            "publisher_behind_s": round(pub_info["behind_s"], 1),
+            "publisher_unacked": n - pub_info["acked"],
             "readings_written": readings,
             "load_avg_1m": round(os.getloadavg()[0], 2),
         },
