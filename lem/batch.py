@@ -278,7 +278,9 @@ def _settle_range(*, market: Market, start: datetime, end: datetime, now: dateti
                 batch_size=500,
             )
         # only runs that existed (pending) can hold lines; new runs have none
-        SettlementLine.objects.filter(run__in=[x.pk for x in runs if x.status == SettlementRun.Status.SETTLED]).delete()
+        redo = [x.period_start for x in runs if x.status == SettlementRun.Status.SETTLED]
+        if redo:
+            SettlementLine.objects.filter(participant__market=market, period_start__in=redo).delete()
         _write_lines(settled_runs, parts, res, imp[ok], exp[ok], only)
         ledger_post_many(community=market.community, entries=specs)
     return {"settled": len(ok), "pending": int(P - len(ok)), "skipped": len(periods) - len(todo)}
@@ -357,7 +359,11 @@ def _write_lines(settled_runs, parts, res, imp, exp, only) -> None:
     with connection.cursor() as c:
         with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN (FORMAT binary)") as cp:
             cp.write(_COPY_HEADER)
-            cp.write(_line_records(settled_runs, parts, res, imp, exp, only).tobytes())
+            # member by member, each in time order: the order of the table's one
+            # index (participant, period_start), so the index grows at the end of
+            # each member's range instead of splitting pages all over it
+            rec = _line_records(settled_runs, parts, res, imp, exp, only)
+            cp.write(rec.reshape(K, M).T.tobytes())
             cp.write(_COPY_TRAILER)
 
 

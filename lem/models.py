@@ -316,11 +316,15 @@ class SettlementLine(models.Model):
 
     # This table takes ~1,000 rows per period (1.44 M a month for 1,000 homes),
     # always written by the settlement services inside the transaction that
-    # creates or locks their run. So: no single-column indexes ((run,
-    # participant) and (participant, period_start) below cover both lookups)
-    # and no database-level foreign keys (their deferred per-row checks cost
-    # ~8 s a month at commit); Django still cascades/protects on delete, and
-    # the unique (run, participant) constraint stays in the database.
+    # creates or locks their run. Each index costs the month batch dearly
+    # (issue 14 item 10: ~half of a month's COPY went into the (participant,
+    # period) index, a sixth into (run, participant)), so there is exactly one
+    # besides the key: unique (participant, period_start). It is the same
+    # rule as "one line per member per run" (a run is its market's period and a
+    # participant belongs to one market), serves the statements (a member's
+    # month), and lookups by run go through the market's participants. No
+    # database-level foreign keys either (their deferred per-row checks cost
+    # ~8 s a month at commit); Django still cascades/protects on delete.
     run = models.ForeignKey(
         SettlementRun, on_delete=models.CASCADE, related_name="lines", db_index=False, db_constraint=False
     )
@@ -354,8 +358,9 @@ class SettlementLine(models.Model):
 
     class Meta:
         ordering = ["period_start", "participant"]
-        constraints = [models.UniqueConstraint(fields=["run", "participant"], name="settlementline_one_per_member")]
-        indexes = [models.Index(fields=["participant", "period_start"])]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "period_start"], name="settlementline_one_per_member_period")
+        ]
 
     @property
     def total(self) -> Decimal:

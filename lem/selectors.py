@@ -110,7 +110,7 @@ def recent_runs(market: Market, limit: int = 48) -> list[ClearingRun]:
 
 def community_summary(market: Market, since: datetime) -> dict:
     """Aggregates anyone in the community may see: local share and money kept local."""
-    lines = SettlementLine.objects.filter(run__market=market, period_start__gte=since).aggregate(
+    lines = SettlementLine.objects.filter(participant__market=market, period_start__gte=since).aggregate(
         bought=Sum("bought_wh"),
         imp=Sum("import_wh"),
         local=Sum("local_cost"),
@@ -334,7 +334,7 @@ def operator_overview(market: Market, now: datetime | None = None) -> dict:
                 :24
             ]
         ),
-        "imbalance": SettlementLine.objects.filter(run__market=market, period_start__gte=since).aggregate(
+        "imbalance": SettlementLine.objects.filter(participant__market=market, period_start__gte=since).aggregate(
             fs=Sum("from_supplier_wh"),
             ts=Sum("to_supplier_wh"),
             b=Sum("bought_wh"),

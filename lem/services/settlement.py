@@ -205,7 +205,9 @@ def _lines_for(
                 to_supplier_wh=pos.export_to_supplier_wh + pos.spill_wh,
                 local_cost=_pence(d.get("local_buy", 0)),
                 local_income=_pence(-d.get("local_sell", 0)),
-                supplier_cost=_pence(sum(d.get(k, 0) for k in ("import", "shortfall", "import_band", "shortfall_band"))),
+                supplier_cost=_pence(
+                    sum(d.get(k, 0) for k in ("import", "shortfall", "import_band", "shortfall_band"))
+                ),
                 supplier_income=_pence(-sum(d.get(k, 0) for k in ("export", "spill", "export_band", "spill_band"))),
                 fees=_pence(d.get("fee", 0)),
                 discount=_pence(-d.get("social", 0)),
@@ -260,7 +262,7 @@ def settlement_settle_period(
             run.save(update_fields=["missing", "message", "rule", "updated_at"])
             return run
         old_nets = _posted_nets(run) if run.status == SettlementRun.Status.SETTLED else {}
-        SettlementLine.objects.filter(run=run).delete()
+        _run_lines(run).delete()
         SettlementLine.objects.bulk_create(_lines_for(run, result, rules, inputs.participants), batch_size=2000)
         was_settled = run.status == SettlementRun.Status.SETTLED
         if was_settled:
@@ -292,11 +294,16 @@ def _settle_key(market: Market, run: SettlementRun, revision: int) -> str:
 DAY_KEY = "lem:settle-day:"
 
 
+def _run_lines(run: SettlementRun):
+    """The run's lines, through the table's one index (participant, period_start)."""
+    return SettlementLine.objects.filter(participant__market_id=run.market_id, period_start=run.period_start)
+
+
 def _posted_nets(run: SettlementRun) -> dict[str, int]:
     """Pence (debit +) this period currently has in the ledger, per account key."""
     nets = {
         f"member:{pid}": int(round(total * 100))
-        for pid, total in ((line.participant_id, line.total) for line in SettlementLine.objects.filter(run=run))
+        for pid, total in ((line.participant_id, line.total) for line in _run_lines(run))
     }
     nets.update({k: int(v) for k, v in (run.account_nets or {}).items()})
     return {k: v for k, v in nets.items() if v}
