@@ -65,6 +65,11 @@ def society_view(roles=None):
     return decorate
 
 
+def _percent(fraction: Decimal) -> str:
+    """0.100 → "10" (not "1E+1"), 0.0325 → "3.25": a rate as the treasurer types it."""
+    return format((fraction * 100).normalize(), "f")
+
+
 def _is_treasurer(request, community) -> bool:
     return has_role(request.user, community, Role.TREASURER)
 
@@ -208,7 +213,7 @@ def society_rules(request: HttpRequest, community, society) -> HttpResponse:
     fields = services.society.RULE_FIELDS + services.society.BANK_FIELDS
     initial = {f: getattr(society, f) for f in fields}
     for f in ("target_interest_rate", "max_interest_rate", "quorum_fraction"):
-        initial[f] = (initial[f] * 100).normalize()
+        initial[f] = _percent(initial[f])
     initial.update(name=society.name, registration_number=society.registration_number)
     form = forms.SocietyForm(request.POST or None, initial=initial)
     done = _submit(
@@ -841,7 +846,7 @@ def distribution_new(request: HttpRequest, community, society) -> HttpResponse:
     last_year = _today().year - 1
     data = request.POST if request.method == "POST" else (request.GET if "year" in request.GET else None)
     form = forms.DistributionForm(
-        data, initial={"year": last_year, "interest_rate": (society.target_interest_rate * 100).normalize()}
+        data, initial={"year": last_year, "interest_rate": _percent(society.target_interest_rate)}
     )
     preview = None
     surplus = None

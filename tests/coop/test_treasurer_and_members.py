@@ -316,3 +316,10 @@ def test_the_api_tells_an_applicant_where_to_pay_and_where_the_application_stand
     body = r.json()
     assert body["state"] == "Awaiting payment"
     assert "sort code 60-83-01, account 20001234, with the reference BAT-0001" in body["how_to_pay"]
+
+
+def test_the_rules_page_shows_a_ten_percent_quorum_as_10_not_in_scientific_notation(world, client_as):
+    society = make_society(world, quorum_fraction=Decimal("0.100"), target_interest_rate=Decimal("0.0325"))
+    form = client_as("treasurer").get(_url("society_rules", society)).context["form"]
+    assert form.initial["quorum_fraction"] == "10"
+    assert form.initial["target_interest_rate"] == "3.25"
