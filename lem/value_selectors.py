@@ -236,6 +236,17 @@ def proposal_changes(report: ValueReport) -> dict:
     }
 
 
+RULE_WORDS = {
+    "fee_per_trade_pence": "fee per trade",
+    "fee_pct": "fee on each trade's value",
+    "membership_fee": "membership fee",
+    "social_discount_pct": "social tariff discount",
+    "fund_share_pct": "share of fees to the community fund",
+    "tolerance_band_pct": "tolerance band",
+    "peak_import_price": "peak import price (16:00-19:00)",
+}
+
+
 def rules_diff(rule: RuleVersion, in_force: RuleVersion) -> list[tuple[str, str, str]]:
     """(what, now, proposed) for each rule that changes."""
     from lem.services.rules import RULE_FIELDS
@@ -244,7 +255,7 @@ def rules_diff(rule: RuleVersion, in_force: RuleVersion) -> list[tuple[str, str,
     for f in RULE_FIELDS:
         a, b = getattr(in_force, f), getattr(rule, f)
         if a != b:
-            out.append((rule._meta.get_field(f).verbose_name, _fmt(f, a), _fmt(f, b)))
+            out.append((RULE_WORDS.get(f) or rule._meta.get_field(f).verbose_name, _fmt(f, a), _fmt(f, b)))
     return out
 
 

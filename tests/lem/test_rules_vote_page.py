@@ -41,7 +41,7 @@ def test_it_shows_each_changed_rule_old_and_new_and_when_the_vote_closes(mw, pro
     page = client_as("member").get(URL).content.decode()
     assert "Rules v2: Cheaper membership" in page
     assert "£2.50 a month" in page and "£1.00 a month" in page  # membership fee, now -> proposed
-    assert "30 %" in page  # the social tariff discount it changes
+    assert "Social tariff discount" in page and "30 %" in page  # the other rule it changes
     assert f"Voting closes {proposal.effective_from:%-d %b %Y}, 18:00" in page
     assert services.vote_closes_at(proposal) == proposal.effective_from
     # a rule it leaves alone is not listed as a change
