@@ -148,7 +148,7 @@ def scenario_years(result: dict) -> str:
     )
     base_layout(fig, 320)
     fig.update_layout(
-        xaxis=dict(title="year", dtick=5 if len(years) > 12 else 1),
+        xaxis=dict(title="year", tickformat="d", dtick=5 if len(years) > 12 else 1),
         yaxis=dict(title="£ thousand"),
         yaxis2=dict(title="tCO2e a year", overlaying="y", side="right", showgrid=False, tickformat=",.1~f"),
     )
@@ -178,7 +178,7 @@ def node_peaks(result: dict) -> str:
         y=100, line=dict(color="#b91c1c", dash="dash"), annotation_text="capacity", annotation_position="top left"
     )
     base_layout(fig, 320)
-    fig.update_xaxes(title="year")
+    fig.update_xaxes(title="year", tickformat="d")  # 2030, not 2,030
     fig.update_yaxes(title="peak as % of capacity", rangemode="tozero")
     return fig_html(fig)
 
@@ -238,7 +238,7 @@ def compare_carbon(scenarios) -> str:
             )
         )
     base_layout(fig, 300)
-    fig.update_xaxes(title="year")
+    fig.update_xaxes(title="year", tickformat="d")  # 2030, not 2,030
     fig.update_yaxes(title="carbon saved, cumulative (t)", tickformat=",.1~f")
     return fig_html(fig)
 

@@ -184,3 +184,10 @@ def test_the_x_axis_starts_at_the_first_data_point_whatever_the_gaps(first, leng
     pad = HALF / 2 if bars else (timedelta(minutes=15) if length == 1 else timedelta(0))
     assert (lo, hi) == (t_first - pad, t_last + pad)
     assert fig.layout.yaxis.rangemode == "tozero"  # flat or not, the value axis includes zero
+
+
+@pytest.mark.parametrize("name", ["scenario_years", "node_peaks", "compare_carbon"])
+def test_years_read_as_years_not_as_thousands(name):
+    data, layout = figure_of(BUILDERS[name]())
+    assert all(isinstance(x, int) and 2000 < x < 2100 for t in data for x in t["x"])
+    assert layout["xaxis"]["tickformat"] == "d"  # 2030, not 2,030
