@@ -31,8 +31,8 @@ def _shot(page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def _running_estate(world):
-    seg, node, sites = estate(world, homes=5, import_limit_w=6_000)
+def _running_estate(world, **kw):
+    seg, node, sites = estate(world, homes=5, import_limit_w=6_000, **kw)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=25)
     loop = Loop(seg, start, clearsky_index=0.6)
     services.schedule_solve(segment=seg, now=start)
@@ -89,7 +89,7 @@ def test_the_network_operator_publishes_a_constraint_and_sees_the_response(trans
 
 
 def test_a_household_reads_what_the_controller_did_with_its_battery(transactional_db, world, login_page):
-    seg, loop, sites = _running_estate(world)
+    seg, loop, sites = _running_estate(world, evs=1, heat_pumps=1)
     user = sites[0].occupants.first()
     user.set_password("pw-for-tests-9")
     user.save()
@@ -99,4 +99,7 @@ def test_a_household_reads_what_the_controller_did_with_its_battery(transactiona
     body = page.inner_text("main") if page.query_selector("main") else page.inner_text("body")
     assert "charge" in body or "discharge" in body
     assert "Applied" in body
+    # the home's EV charger and heat pump are listed with the limits the controller keeps to
+    assert "EV charger 7 kW" in body and "80% by 07:00" in body
+    assert "Heat pump 3 kW" in body and "comfort 19–23 °C" in body
     _shot(page, "balancing-household")

@@ -21,7 +21,6 @@ history only where the week has no control records.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,16 +29,12 @@ from django.db import transaction
 
 from assets import services as asset_services
 from assets.domain import kinds
-from assets.domain.home import SimSite, Weather
-from assets.domain.payloads import Command
-from assets.domain.profiles import INVERTER_EFFICIENCY, household_demand_mean_w, pv_clearsky_dc_w
+from assets.domain.home import SimSite
 from assets.models import Device
 from assets.mqtt.simulator import load_secrets, save_secrets, site_spec
 from community.models import Community, ConsentRecord, ConstraintStatement, Membership, NetworkNode, Role, Site
 from community.services import constraint_statement_issue
-from vpp.balancing import selectors, services
-from vpp.balancing.domain import corrective, mpc
-from vpp.balancing.domain import tariff as tariffs
+from vpp.balancing import estate_sim, selectors, services
 from vpp.balancing.models import ControlStep, NodeOperator, Segment
 
 FEEDER_CODE = "SS-BRG-01"
@@ -147,23 +142,6 @@ def seed_estate(community: Community) -> tuple[Segment | None, int]:
     return seg, added
 
 
-def _forecasts(sims: list[SimSite], starts: list[datetime]) -> tuple[np.ndarray, np.ndarray]:
-    import pandas as pd
-
-    times = pd.DatetimeIndex([s + timedelta(minutes=7.5) for s in starts])
-    load = np.zeros(len(starts))
-    pv = np.zeros(len(starts))
-    for sim in sims:
-        spec = sim.spec
-        load += np.array([household_demand_mean_w(t.to_pydatetime(), spec.annual_kwh) for t in times])
-        if spec.pv is not None:
-            pv += np.minimum(
-                pv_clearsky_dc_w(spec.pv, times) * selectors.MEAN_CLEARSKY_INDEX * INVERTER_EFFICIENCY,
-                spec.pv.inverter_w,
-            )
-    return load, pv
-
-
 def seed_history(segment: Segment, *, days: int = HISTORY_DAYS, now: datetime | None = None) -> int:
     """The last ``days`` days of the estate under the controller (see the module docstring)."""
     now = now or datetime.now(UTC)
@@ -176,89 +154,36 @@ def seed_history(segment: Segment, *, days: int = HISTORY_DAYS, now: datetime | 
     for d in devices:
         per_site.setdefault(d.site_id, []).append(d)
     sims = [SimSite(site_spec(devs[0].site, devs)) for devs in per_site.values()]
-    bats = [s.devices[kinds.BATTERY] for s in sims if kinds.BATTERY in s.devices]
-    pvs = [s.devices[kinds.PV_INVERTER] for s in sims if kinds.PV_INVERTER in s.devices]
-    weather = Weather(seed=segment.community.pk + 99)
-    imp, exp, margin = segment.import_limit_w, segment.export_limit_w, segment.margin_w
-    rows: list[ControlStep] = []
-    plan: mpc.Schedule | None = None
-    plan_start = start
-    t = start
-    k = 0
-    while t < end:
-        if k % REPLAN_EVERY == 0:
-            q0 = selectors.floor_quarter(t)
-            starts = [q0 + i * timedelta(minutes=15) for i in range(96)]
-            load, pv = _forecasts(sims, starts)
-            imp_p, exp_p, _ = tariffs.prices([s.astimezone(LONDON) for s in starts])
-            problem = mpc.Problem(
-                step_h=0.25,
-                load_w=load,
-                pv_w=pv,
-                import_limit_w=np.full(96, float(imp - margin)),
-                export_limit_w=np.full(96, float(exp - margin)),
-                import_price_p=imp_p,
-                export_price_p=exp_p,
-                outdoor_c=np.full(96, 8.0),
-                batteries=mpc.Batteries(
-                    capacity_wh=np.array([b.capacity_wh for b in bats], float),
-                    stored_wh=np.array([b.stored_wh for b in bats], float),
-                    reserve_wh=np.array([b.reserve_wh for b in bats], float),
-                    max_charge_w=np.array([b.max_charge_w for b in bats], float),
-                    max_discharge_w=np.array([b.max_discharge_w for b in bats], float),
-                    efficiency=np.array([b.eta for b in bats], float),
-                ),
-                objective=segment.objective,
-                capacity_charge_p_per_kw=float(services.CAPACITY_GBP_PER_KW_YEAR) * 100 * 24 / (365 * 24),
-            )
-            plan, _ = mpc.solve_fleet(problem, groups=4, direct_limit=0)
-            plan_start = q0
-        t += STEP
-        k += 1
-        weather.step(t, STEP.total_seconds())
-        for sim in sims:
-            sim.step(t, STEP.total_seconds(), weather)
-        measured = int(sum(sim.meter.power_w for sim in sims))
-        i = min(int((t - plan_start).total_seconds() // 900), 95)
-        target = int(plan.net_w[i]) if plan is not None else measured
-        fleet = corrective.Fleet(
-            setpoint_w=np.array([b.power_w for b in bats], float),
-            max_charge_w=np.array([b.max_charge_w for b in bats], float),
-            max_discharge_w=np.array([b.max_discharge_w for b in bats], float),
-            stored_wh=np.array([b.stored_wh for b in bats], float),
-            capacity_wh=np.array([b.capacity_wh for b in bats], float),
-            reserve_wh=np.array([b.reserve_wh for b in bats], float),
-            efficiency=np.array([b.eta for b in bats], float),
-            available=np.ones(len(bats), bool),
-        )
-        r = corrective.correct(
-            measured_net_w=measured,
-            target_net_w=target,
+    imp, exp = segment.import_limit_w, segment.export_limit_w
+    run = estate_sim.simulate(
+        sims,
+        start=start,
+        end=end,
+        import_limit_w=imp,
+        export_limit_w=exp,
+        margin_w=segment.margin_w,
+        objective=segment.objective,
+        weather_seed=segment.community.pk + 99,
+        step=STEP,
+        replan_every=REPLAN_EVERY,
+    )
+    rows = [
+        ControlStep(
+            segment=segment,
+            at=t,
+            measured_net_w=int(run.net_w[i]),
+            target_net_w=int(run.target_w[i]),
+            predicted_net_w=int(run.predicted_w[i]),
             import_limit_w=imp,
             export_limit_w=exp,
-            fleet=fleet,
-            horizon_s=STEP.total_seconds(),
-            margin_w=margin,
-            deadband_w=500,
+            battery_w=int(run.battery_w[i]),
+            pv_w=int(run.pv_w[i]),
+            correction_w=int(run.correction_w[i]),
+            outcome=ControlStep.Outcome.AT_LIMIT if run.at_limit[i] else ControlStep.Outcome.CORRECTED,
+            detail="demo history: simulated estate under the controller",
         )
-        for b, new in zip(bats, r.setpoint_w.tolist(), strict=True):
-            b.handle(Command(uuid.uuid4().hex, "set_power", {"power_w": int(new)}, t + 2 * STEP), t)
-        rows.append(
-            ControlStep(
-                segment=segment,
-                at=t,
-                measured_net_w=measured,
-                target_net_w=r.target_w,
-                predicted_net_w=r.predicted_net_w,
-                import_limit_w=imp,
-                export_limit_w=exp,
-                battery_w=int(sum(b.power_w for b in bats)),
-                pv_w=int(sum(max(-p.power_w, 0) for p in pvs)),
-                correction_w=r.correction_w,
-                outcome=ControlStep.Outcome.AT_LIMIT if r.at_limit else ControlStep.Outcome.CORRECTED,
-                detail="demo history: simulated estate under the controller",
-            )
-        )
+        for i, t in enumerate(run.at)
+    ]
     ControlStep.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
 

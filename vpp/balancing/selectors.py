@@ -245,6 +245,18 @@ def load_forecast_by_site_w(
 # --- what the pages show ----------------------------------------------------------------
 
 
+def billed_peak_w(segment: Segment, *, now: datetime) -> float:
+    """The highest import the segment's connection measured this charging year (from 1 January,
+    the community's local time), W; 0 before any record."""
+    tz = ZoneInfo(segment.community.timezone or "Europe/London")
+    local = now.astimezone(tz)
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    peak = ControlStep.objects.filter(segment=segment, at__gte=year_start, at__lt=now).aggregate(
+        mx=Max("measured_net_w")
+    )["mx"]
+    return float(max(peak or 0, 0))
+
+
 def segments_for(community: Community):
     return Segment.objects.filter(community=community).select_related("node").order_by("name")
 

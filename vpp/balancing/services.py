@@ -343,7 +343,10 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         fixed_w=fixed,
     )
     # the capacity charge, pro rata for the horizon: £/kW/yr → p per kW of peak over T steps
-    cap_p = float(CAPACITY_GBP_PER_KW_YEAR) * 100 * (T / 4) / (365 * 24)
+    # the capacity charge is set by the charging year's highest peak (seed 002 C.8: ~£50/kW p.a.): import up to
+    # the peak measured so far this year is already paid for, each kW above it costs the whole year's charge
+    cap_p = float(CAPACITY_GBP_PER_KW_YEAR) * 100
+    billed_peak = selectors.billed_peak_w(segment, now=now)
     problem = mpc.Problem(
         step_h=0.25,
         load_w=load,
@@ -358,6 +361,7 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         heat_pumps=heat_pumps,
         objective=segment.objective,
         capacity_charge_p_per_kw=cap_p,
+        billed_peak_w=billed_peak,
         commitments=commitments,
     )
     device_order["commitments"] = summary

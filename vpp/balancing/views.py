@@ -99,9 +99,13 @@ def index(request: HttpRequest, community) -> HttpResponse:
 def household(request: HttpRequest, community) -> HttpResponse:
     actions = list(selectors.household_actions(request.user, community))
     devices = list(
-        Device.objects.filter(community=community, site__occupants=request.user, kind=kinds.BATTERY).select_related(
-            "site"
+        Device.objects.filter(
+            community=community,
+            site__occupants=request.user,
+            kind__in=(kinds.BATTERY, kinds.EV_CHARGER, kinds.HEAT_PUMP),
         )
+        .select_related("site")
+        .order_by("site_id", "kind", "pk")
     )
     segments = {s.node_id: s for s in selectors.segments_for(community)}
     for d in devices:

@@ -169,6 +169,9 @@ class Problem:
     objective: str = "cost"
     capacity_charge_p_per_kw: float = 0.0  # for the horizon's peak import (pro rata of £/kW/yr)
     commitments: SiteCommitments | None = None
+    # the peak import already billed this charging year (W): a capacity charge is set by the year's highest
+    # peak, so only import above it costs ``capacity_charge_p_per_kw`` (then the full annual £/kW, in p)
+    billed_peak_w: float | None = None
 
     @property
     def steps(self) -> int:
@@ -308,6 +311,8 @@ def solve(p: Problem) -> Schedule:
     c[si : si + T] = BREACH_PENALTY_P * kwh
     c[so : so + T] = BREACH_PENALTY_P * kwh
     c[pk] = peak_weight / 1000.0
+    if p.billed_peak_w is not None:
+        lo[pk] = max(float(p.billed_peak_w), 0.0)  # import up to the billed peak is already paid for
     if nb:
         b = p.batteries
         c[bc : bc + nb * T] = CYCLE_COST_P * kwh
