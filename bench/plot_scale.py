@@ -71,6 +71,11 @@ def plot(ingest: dict, market: dict, out: Path) -> None:
     ax_settle.set_ylim(bottom=0)
     loads += [market[h]["vs"].get("load_avg_1m") for h in homes]
     for ax in axes.flat:
+        for line in ax.get_lines():
+            if line.get_linestyle() in ("--", ":"):
+                continue
+            for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True):
+                ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     loads = [x for x in loads if x is not None]

@@ -4,10 +4,12 @@ A simulated community of N homes with three devices each (meter, and PV,
 battery, EV charger or heat pump) sends 1-minute telemetry through a real
 Mosquitto to ``--bridges`` real ``mqtt_bridge`` processes sharing one MQTT v5
 subscription group, into PostgreSQL (telemetry and readings partitioned by
-month). The simulated day runs ``--speed`` times faster than real time for
-``--minutes`` simulated minutes, so the offered load is 3N/60 x speed msg/s
-(10,000 homes at speed 1 is the issue's 500 msg/s; 1,000 homes at speed 10
-offers the same). Then, on the same community: trading agents and clearing
+month), with one Celery worker on the ``ingest`` queue (a RabbitMQ vhost of
+the run's own) rebuilding interval readings as the bridges ask. The simulated
+day runs ``--speed`` times faster than real time for ``--minutes`` simulated
+minutes, so the offered load is 3N/60 x speed msg/s; the default speed,
+10,000 / N, offers the issue's 500 msg/s at any size. Use ``--minutes 35``
+or more to see readings written (a half-hour needs both its boundaries). Then, on the same community: trading agents and clearing
 for ``--periods`` half-hour periods through the real services, and the
 settlement of a whole day of half-hourly readings (``lem.batch``).
 
