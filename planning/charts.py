@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from community.charts import PALETTE, base_layout, fig_html
+from community.charts import PALETTE, base_layout, fig_html, memo_html
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 TYPE_SYMBOL = {
@@ -21,6 +21,10 @@ TYPE_SYMBOL = {
 
 def area_map(points: list[dict]) -> str:
     """Buildings on a lat/lon plane, coloured by feeder (no tiles: works offline)."""
+    return memo_html("plan-area-map", points, lambda: _area_map(points))
+
+
+def _area_map(points: list[dict]) -> str:
     fig = go.Figure()
     for i, node in enumerate(sorted({p["node"] for p in points})):
         pts = [p for p in points if p["node"] == node]
@@ -47,7 +51,15 @@ def area_map(points: list[dict]) -> str:
     return fig_html(fig)
 
 
+def _current_state_key(cs) -> tuple:
+    return (cs.elec_appliances_wh, cs.elec_heating_wh, cs.gas_wh, cs.oil_wh, cs.pv_generation_wh, cs.carbon_kg)
+
+
 def end_use_bars(cs) -> str:
+    return memo_html("plan-end-use", _current_state_key(cs), lambda: _end_use_bars(cs))
+
+
+def _end_use_bars(cs) -> str:
     labels = ["Lights & appliances", "Electric heating", "Gas heating", "Oil heating", "Local solar (generated)"]
     values = [cs.elec_appliances_wh, cs.elec_heating_wh, cs.gas_wh, cs.oil_wh, cs.pv_generation_wh]
     colors = [PALETTE[1], PALETTE[3], PALETTE[2], PALETTE[7], PALETTE[5]]
@@ -68,6 +80,10 @@ def end_use_bars(cs) -> str:
 
 
 def carbon_pie(cs) -> str:
+    return memo_html("plan-carbon", _current_state_key(cs), lambda: _carbon_pie(cs))
+
+
+def _carbon_pie(cs) -> str:
     items = [(k.capitalize(), v) for k, v in cs.carbon_kg.items() if v > 0]
     fig = go.Figure(
         go.Pie(
@@ -84,6 +100,10 @@ def carbon_pie(cs) -> str:
 
 
 def monthly_bars(demand: list[float], generation: list[float], extra: dict | None = None) -> str:
+    return memo_html("plan-monthly", (demand, generation, extra), lambda: _monthly_bars(demand, generation, extra))
+
+
+def _monthly_bars(demand: list[float], generation: list[float], extra: dict | None = None) -> str:
     fig = go.Figure()
     fig.add_trace(go.Bar(x=MONTHS, y=[d / 1000 for d in demand], name="electricity demand", marker_color=PALETTE[1]))
     fig.add_trace(go.Bar(x=MONTHS, y=[g / 1000 for g in generation], name="local generation", marker_color=PALETTE[2]))
@@ -103,6 +123,11 @@ def headroom_bars(rows: list[dict]) -> str:
     rows = [r for r in rows if r["peak_kw"] is not None]
     if not rows:
         return ""
+    key = [(r["node"].name, r["peak_kw"], r["headroom_kw"]) for r in rows]
+    return memo_html("plan-headroom", key, lambda: _headroom_bars(rows))
+
+
+def _headroom_bars(rows: list[dict]) -> str:
     names = [r["node"].name for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=names, y=[float(r["peak_kw"]) for r in rows], name="peak load", marker_color=PALETTE[1]))

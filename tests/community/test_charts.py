@@ -73,7 +73,8 @@ def _builders():
     years = [{"year": 2026 + k, "capex_gbp": "1000", "net_benefit_gbp": "250.5", "carbon_saved_kg": 132234.5,
               "carbon_saved_cumulative_kg": 132234.5 * (k + 1)} for k in range(10)]  # fmt: skip
     result = {"years": years, "nodes": [{"name": "F1", "capacity_w": 250_000, "peak_w": [200_000] * 10}]}
-    cs = NS(elec_appliances_wh=2e9, elec_heating_wh=1e9, gas_wh=3e9, oil_wh=1e8, pv_generation_wh=5e8)
+    cs = NS(elec_appliances_wh=2e9, elec_heating_wh=1e9, gas_wh=3e9, oil_wh=1e8, pv_generation_wh=5e8,
+            carbon_kg={"electricity": 132_234, "gas": 500_000})  # fmt: skip
     runs = [NS(period_start=T0 + HALF * k, clearing_price=Decimal("21.333"), volume_wh=4500) for k in range(6)]
     me = NS(pk=1)
     trades = [NS(period_start=T0 + HALF * k, buyer_id=1, quantity_wh=1200, buyer_price=Decimal("21.333"),
