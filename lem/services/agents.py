@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -42,6 +43,10 @@ def agent_place_orders(
     participants = [p for p in participants if p.pk not in done]
     if not participants:
         return 0
+    # the agents' orders are placed at one moment, so at one price the order id
+    # decides who fills first: a queue drawn afresh each period (seeded by it,
+    # as the value replay's `lem.domain.value._queue`) so no home is always last
+    random.Random(int(period_start.timestamp())).shuffle(participants)
     same_times = [period_start - timedelta(days=d) for d in range(1, history_days + 1)]
     site_ids = [p.site_id for p in participants]
     hist: dict[int, list[int]] = {}
