@@ -186,7 +186,14 @@ ROUTES = [
     ),
     Route("coop:statement_import", TREASURER, kwargs=o),
     Route("coop:offer_close", TREASURER, kwargs=o),
-    Route("coop:offer_close", TREASURER, kwargs=o, method="post", label="POST coop:offer_close"),
+    Route(
+        "coop:offer_close",
+        TREASURER,
+        kwargs=o,
+        method="post",
+        label="POST coop:offer_close",
+        data=lambda w: {"close_early": "on"},  # the open offer closes in 30 days: closing early is ticked
+    ),
     Route("coop:refund_file", TREASURER, kwargs=lambda w: o(w, "sol")),
     Route("coop:register", REGISTER_READERS, kwargs=s),
     Route("coop:register_csv", REGISTER_READERS, kwargs=s),
