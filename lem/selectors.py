@@ -142,36 +142,6 @@ def my_trades(participant: Participant, since: datetime) -> list[Trade]:
     )
 
 
-def trades_figure(participant: Participant, since: datetime) -> str:
-    """Plotly: energy bought/sold per period (bars) and the price paid (line)."""
-    import plotly.graph_objects as go
-
-    trades = my_trades(participant, since)
-    per: dict[datetime, dict] = {}
-    for t in trades:
-        d = per.setdefault(t.period_start, {"bought": 0, "sold": 0, "price": None})
-        if t.buyer_id == participant.pk:
-            d["bought"] += t.quantity_wh
-            d["price"] = float(t.buyer_price)
-        else:
-            d["sold"] += t.quantity_wh
-            d["price"] = float(t.seller_price)
-    xs = sorted(per)
-    fig = go.Figure()
-    fig.add_bar(x=xs, y=[per[x]["bought"] / 1000 for x in xs], name="bought (kWh)", marker_color="#2b7a78")
-    fig.add_bar(x=xs, y=[-per[x]["sold"] / 1000 for x in xs], name="sold (kWh)", marker_color="#f4a259")
-    fig.add_scatter(x=xs, y=[per[x]["price"] for x in xs], name="price (p/kWh)", yaxis="y2", mode="lines+markers")
-    fig.update_layout(
-        height=320,
-        margin=dict(l=40, r=40, t=20, b=30),
-        barmode="relative",
-        yaxis=dict(title="kWh"),
-        yaxis2=dict(title="p/kWh", overlaying="y", side="right"),
-        legend=dict(orientation="h"),
-    )
-    return fig.to_html(full_html=False, include_plotlyjs=False)
-
-
 # -------------------------------------------------------------- statements
 
 
