@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from community.charts import fig_html
 from lem.models import Participant, RuleVersion, SettlementLine, ValueReport
 
 SIMILAR_HOMES = 5
@@ -130,7 +131,7 @@ def _layout(fig, *, height=340, xtitle="", ytitle="", legend=True):
         showlegend=legend,
         plot_bgcolor="white",
     )
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False, "responsive": True})
+    return fig_html(fig)
 
 
 def spread_figure(result: dict) -> str:
