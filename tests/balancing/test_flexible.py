@@ -55,6 +55,15 @@ def _sent(seg, kind):
 def test_the_controller_defers_an_ev_to_the_night_rate_through_the_consent_gate(world):
     seg, _, sites = estate(world, homes=3, evs=2, import_limit_w=40_000)
     now = THURSDAY_EVENING
+    # this year's billed peak (30 kW on a cold January evening): import below it costs no capacity charge
+    ControlStep.objects.create(
+        segment=seg,
+        at=datetime(2026, 1, 5, 17, 0, tzinfo=UTC),
+        measured_net_w=30_000,
+        import_limit_w=40_000,
+        export_limit_w=20_000,
+        outcome=ControlStep.Outcome.STEADY,
+    )
     _telemetry(seg, now - timedelta(seconds=20))
     sch = services.schedule_solve(segment=seg, now=now)
     ev = Device.objects.get(site=sites[0], kind=kinds.EV_CHARGER)
@@ -247,3 +256,11 @@ def test_the_schedule_keeps_a_battery_s_energy_for_the_vpp_event_it_was_accepted
     # the other home's battery is the controller's own: free through the event
     other = Device.objects.get(site=sites[1], kind=kinds.BATTERY)
     assert str(other.pk) not in sch.commitments["vpp"]
+
+
+def test_the_household_page_lists_its_ev_and_heat_pump_with_the_limits_kept(world, client):
+    seg, _, sites = estate(world, homes=2, evs=1, heat_pumps=1, import_limit_w=40_000)
+    client.force_login(sites[0].occupants.first())
+    body = client.get(f"/c/{world.community.slug}/grid/my/").content.decode()
+    assert "EV charger 7 kW" in body and "80% by 07:00" in body, body[body.find("My devices") :][:800]
+    assert "Heat pump 3 kW" in body and "comfort 19–23 °C" in body
