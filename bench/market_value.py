@@ -78,7 +78,6 @@ def run(n_homes: int, rules: dict, *, days: int = 365, seed: int = 7) -> dict:
         rules=vr,
         calendar=cal,
         battery_spare_wh=year.battery_spare_wh,
-        battery_full=year.battery_full,
     )
     t_replay = time.perf_counter() - t1
     s = r.summary()

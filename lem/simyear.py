@@ -80,8 +80,6 @@ class YearData:
     generation_wh: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per site over the year
     # energy each battery could give above its reserve at the start of each period (the agent's view)
     battery_spare_wh: np.ndarray | None = None
-    # whether each battery was full at the start of each period (its surplus then goes out as export)
-    battery_full: np.ndarray | None = None
 
     @property
     def periods(self) -> int:
@@ -229,7 +227,6 @@ def simulate_year(
     net_wh = (load - gen) * h
     bat = [j for j, s in enumerate(sites) if s.battery_wh > 0]
     battery_spare = np.zeros((P, M), dtype=np.int64)
-    battery_full = np.zeros((P, M), dtype=bool)
     if bat:
         bi = np.array(bat)
         cap = np.array([sites[j].battery_wh for j in bat], dtype=np.float64)
@@ -239,10 +236,8 @@ def simulate_year(
         soc = cap * 0.5
         sub = net_wh[:, bi]
         spare = np.zeros((P, len(bi)))
-        full = np.zeros((P, len(bi)), dtype=bool)
         for p in range(P):
             spare[p] = np.minimum(np.maximum(soc - reserve, 0) * eta, pw)
-            full[p] = soc >= cap * 0.99
             n = sub[p]
             charge = np.minimum(np.minimum(np.maximum(-n, 0), pw), (cap - soc) / eta)
             discharge = np.minimum(np.minimum(np.maximum(n, 0), pw), np.maximum(soc - reserve, 0) * eta)
@@ -250,7 +245,6 @@ def simulate_year(
             sub[p] = n + charge - discharge
         net_wh[:, bi] = sub
         battery_spare[:, bi] = np.floor(spare)
-        battery_full[:, bi] = full
     say(0.6, "batteries")
     rounded = np.rint(net_wh).astype(np.int64)
     return YearData(
@@ -261,7 +255,6 @@ def simulate_year(
         export_wh=np.maximum(-rounded, 0),
         generation_wh=(gen.sum(axis=0) * h).astype(np.int64),
         battery_spare_wh=battery_spare,
-        battery_full=battery_full,
     )
 
 

@@ -72,30 +72,6 @@ def _queue(period: int, n: int) -> np.ndarray:
     return np.random.default_rng([period, 17]).permutation(n)
 
 
-def _full_battery_offers(hist, full, now_full, q_offer, *, min_days: int = 3):
-    """A home with a battery exports at a time of day only on days its battery
-    is full by then. When its battery is full at gate closure (``now_full``,
-    periods x sites), its offer is the newsvendor quantile of what it exported
-    on the recent days its battery was full at that time (``hist``/``full``:
-    days x periods x sites), and the floor is the least of those days, with at
-    least ``min_days`` of them; otherwise nothing (zeros)."""
-    e = np.maximum(-np.asarray(hist, dtype=np.int64), 0)
-    n = full.sum(axis=0)
-    ok = now_full & (n >= min_days)
-    floor = np.where(full, e, np.iinfo(np.int64).max).min(axis=0)
-    # the quantile over the full days only: the others sorted to the top and skipped
-    ordered = np.sort(np.where(full, e, np.iinfo(np.int64).max), axis=0).astype(np.float64)
-    pos = np.asarray(q_offer, dtype=np.float64) * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-    frac = pos - lo
-    low = np.take_along_axis(ordered, np.broadcast_to(lo, n.shape)[None], axis=0)[0]
-    high = np.take_along_axis(ordered, np.broadcast_to(hi, n.shape)[None], axis=0)[0]
-    q = np.where(ok, np.floor(low * (1 - frac) + high * frac), 0).astype(np.int64)
-    floor = np.where(ok, np.minimum(floor, q), 0).astype(np.int64)
-    return q, floor
-
-
 def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M, fee_fixed_micro=0, fee_bp=0) -> np.ndarray:
     """Micro-pence each site gained by trading over one day's periods against
     the supplier alone (settlement's rules: spill at export, shortfall at
@@ -282,17 +258,12 @@ def replay(
     calendar: Calendar,
     history_days: int = 7,
     battery_spare_wh: np.ndarray | None = None,
-    battery_full: np.ndarray | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> ValueResult:
     """Replay P periods x M sites. ``import_wh``/``export_wh``: P x M meter data;
     ``battery_spare_wh``: P x M, what each home's battery can still give above
     its reserve at the start of the period (the agent covers its need from it
-    first, as the live agent does with the battery's reported charge);
-    ``battery_full``: P x M, whether each home's battery was full at the start
-    of the period (a home with a battery exports only once it is full: its
-    agent reads the charge ``LEAD`` periods ahead and, when full, offers what
-    the home exported on every recent day its battery was full at that time)."""
+    first, as the live agent does with the battery's reported charge)."""
     rules.check()
     say = progress or (lambda f, t: None)
     imp = np.asarray(import_wh, dtype=np.int64)
@@ -340,17 +311,6 @@ def replay(
     spare_days = None
     if battery_spare_wh is not None:
         spare_days = np.asarray(battery_spare_wh, dtype=np.int64)[: days * ppd].reshape(days, ppd, M)[:, :, mem]
-    bat = np.zeros(0, dtype=np.int64)
-    if battery_full is not None:
-        full_all = np.asarray(battery_full, dtype=bool)
-        if full_all.shape != imp.shape:
-            raise ValueError_("battery_full: one flag per period and site, like the meter data.")
-        bat = np.flatnonzero(full_all[:, mem].any(axis=0))  # members whose battery ever fills
-        full_days = full_all[: days * ppd].reshape(days, ppd, M)[:, :, mem[bat]]
-        # what the agent sees at gate closure: the charge LEAD periods before
-        seen_full = np.zeros_like(full_all[:, mem[bat]])
-        seen_full[LEAD:] = full_all[:-LEAD, mem[bat]]
-        seen_days = seen_full[: days * ppd].reshape(days, ppd, len(bat))
     monthly_fee_micro = int(Decimal(rules.membership_fee) * 100) * MICRO
     # yesterday's filled share of each side and trades per filled order (public market data)
     fill = {"bid": 1.0, "offer": 1.0}
@@ -406,15 +366,6 @@ def replay(
             if spare_days is not None:
                 b_ = np.maximum(b_ - spare[rows], 0)
                 bf_ = np.minimum(np.maximum(bf_ - spare[rows], 0), b_)
-            if len(bat) and d >= history_days:
-                bo_, bof_ = _full_battery_offers(
-                    hist[:, rows][:, :, bat], full_days[d - history_days : d, rows], seen_days[d, rows], _at(qo, bat)
-                )
-                sel = bo_ > 0
-                b_[:, bat] = np.where(sel, 0, b_[:, bat])
-                bf_[:, bat] = np.where(sel, 0, bf_[:, bat])
-                o_[:, bat] = np.where(sel, np.maximum(o_[:, bat], bo_), o_[:, bat])
-                of_[:, bat] = np.where(sel, np.maximum(of_[:, bat], bof_), of_[:, bat])
             ok_b, ok_o = bid_p >= floor, off_p <= cap
             bq[rows], oq[rows] = np.where(ok_b, b_, 0), np.where(ok_o, o_, 0)
             bf[rows], of[rows] = np.where(ok_b, bf_, 0), np.where(ok_o, of_, 0)

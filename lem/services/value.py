@@ -290,7 +290,6 @@ def compute(report: ValueReport) -> dict:
         rules=in_force,
         calendar=cal,
         battery_spare_wh=year.battery_spare_wh,
-        battery_full=year.battery_full,
         progress=_progress(report.pk, 25, hi),
     )
     out = result_json(base, info, in_force)
@@ -303,7 +302,6 @@ def compute(report: ValueReport) -> dict:
             rules=proposal,
             calendar=cal,
             battery_spare_wh=year.battery_spare_wh,
-            battery_full=year.battery_full,
             progress=_progress(report.pk, hi, 98),
         )
         out["proposal"] = result_json(alt, info, proposal)

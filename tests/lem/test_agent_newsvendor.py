@@ -183,7 +183,6 @@ def test_the_agents_trading_never_costs_a_household_more_than_the_supplier_over_
         rules=rules,
         calendar=cal,
         battery_spare_wh=year.battery_spare_wh,
-        battery_full=year.battery_full,
     )
     assert r.matched_wh > 0, "the month traded nothing: the property would say nothing"
     worst = r.month_saving_before.min()
