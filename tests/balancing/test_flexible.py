@@ -135,6 +135,14 @@ def test_a_pre_heat_that_could_take_the_segment_past_its_import_limit_is_held_ba
 def test_a_heat_pump_coasts_through_the_red_band_and_pre_heats_before_it(world):
     seg, _, sites = estate(world, homes=2, heat_pumps=2, import_limit_w=40_000)
     before = datetime(2026, 1, 15, 15, 0, tzinfo=UTC)  # 15:00, an hour before the 16:00-19:00 red band
+    ControlStep.objects.create(  # this year's billed peak: import below 30 kW costs no capacity charge
+        segment=seg,
+        at=datetime(2026, 1, 5, 17, 0, tzinfo=UTC),
+        measured_net_w=30_000,
+        import_limit_w=40_000,
+        export_limit_w=20_000,
+        outcome=ControlStep.Outcome.STEADY,
+    )
     # the batteries are at their reserve: only the heat pumps can move the red band's demand
     _telemetry(seg, before - timedelta(seconds=20), indoor=21.0, soc=10.0)
     sch = services.schedule_solve(segment=seg, now=before)
