@@ -48,7 +48,7 @@ from .agent import (
 from .fees import membership_fee_pence
 from .settlement import BP, MICRO
 
-MODEL_VERSION = 7  # part of a stored report's key: bump when the replay's results change
+MODEL_VERSION = 8  # part of a stored report's key: bump when the replay's results change
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
