@@ -214,6 +214,14 @@ class MeetingForm(forms.Form):
         help_text="One resolution a line; start a line with 'special:' for a special resolution.",
     )
 
+    def clean_resolutions(self) -> list[tuple[str, str]]:
+        """The lines as (text, kind): 'special:' opens a special resolution, any other an ordinary one."""
+        out = []
+        for line in self.cleaned_data["resolutions"].splitlines():
+            kind = "special" if line.lower().startswith("special:") else "ordinary"
+            out.append((line.split(":", 1)[1] if kind == "special" else line, kind))
+        return out
+
 
 class VoteForm(forms.Form):
     resolution = forms.ModelChoiceField(queryset=Resolution.objects.none(), widget=forms.HiddenInput)

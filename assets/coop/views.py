@@ -1009,10 +1009,6 @@ def meeting_create(request: HttpRequest, community, society) -> HttpResponse:
 
     def call():
         d = form.cleaned_data
-        resolutions = []
-        for line in d["resolutions"].splitlines():
-            kind = "special" if line.lower().startswith("special:") else "ordinary"
-            resolutions.append((line.split(":", 1)[1] if kind == "special" else line, kind))
         return services.meeting_create(
             society=society,
             kind=d["kind"],
@@ -1022,7 +1018,7 @@ def meeting_create(request: HttpRequest, community, society) -> HttpResponse:
             notice_given_on=d["notice_given_on"],
             vote_opens=d["vote_opens"],
             vote_closes=d["vote_closes"],
-            resolutions=resolutions,
+            resolutions=d["resolutions"],
             actor=request.user,
         )
 

@@ -252,3 +252,21 @@ def test_htmx_preview_returns_only_the_distribution_fragment(world, client_as, s
     body = r.content.decode()
     assert r.status_code == 200 and "Preview: £60.00 interest to 2 members" in body
     assert "<html" not in body
+
+
+def test_the_meeting_form_reads_special_resolutions_from_their_prefix():
+    from assets.coop.forms import MeetingForm
+
+    form = MeetingForm(
+        {
+            "kind": "gm",
+            "title": "General meeting",
+            "held_at": "2026-12-10T19:00",
+            "notice_given_on": "2026-11-20",
+            "vote_opens": "2026-12-01T09:00",
+            "vote_closes": "2026-12-10T18:00",
+            "resolutions": "Adopt the accounts\nSpecial: Amend rule 5",
+        }
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["resolutions"] == [("Adopt the accounts", "ordinary"), (" Amend rule 5", "special")]
