@@ -238,6 +238,7 @@ def _slp_year(profile: str, year: int) -> tuple[datetime, np.ndarray]:
     kw = np.asarray(getattr(bdew, profile)(idx), dtype=float)
     integral_kwh = kw.sum() * 0.25
     w_per_annual_kwh = kw * 1000.0 / integral_kwh
+    w_per_annual_kwh.setflags(write=False)  # shared by every caller through the cache: nobody may change it
     return idx[0].tz_convert("UTC").to_pydatetime(), w_per_annual_kwh
 
 

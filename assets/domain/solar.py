@@ -88,7 +88,7 @@ def _sky(lat: float, lon: float, scaled: bool) -> dict[str, np.ndarray]:
         ghi = cs["ghi"].to_numpy()
         dni = cs["dni"].to_numpy()
         dhi = cs["dhi"].to_numpy()
-    return {
+    out = {
         "zenith": zenith,
         "azimuth": sp["azimuth"].to_numpy(),
         "ghi": ghi,
@@ -98,6 +98,9 @@ def _sky(lat: float, lon: float, scaled: bool) -> dict[str, np.ndarray]:
         "temp_air": np.asarray(hourly_temperature_c(region)),
         "region": np.array(region),
     }
+    for a in out.values():  # cached and shared: read-only, so no caller can change another's sky
+        a.setflags(write=False)
+    return out
 
 
 DAILY_CLEARNESS_CONCENTRATION = 3.0
