@@ -47,6 +47,7 @@ def _ensure_meter(site: Site):
 
 
 def _write_readings(meters: dict[int, object], homes: dict[int, Home], start, end, minutes: int) -> None:
+    from assets.demo import insert_readings
     from assets.models import IntervalReading
 
     rows = []
@@ -54,13 +55,9 @@ def _write_readings(meters: dict[int, object], homes: dict[int, Home], start, en
     while t < end:
         for site_id, meter in meters.items():
             imp, exp = period_energy(homes[site_id], t, minutes)
-            rows.append(
-                IntervalReading(
-                    meter=meter, period_start=t, period_minutes=minutes, import_wh=imp, export_wh=exp, source="estimate"
-                )
-            )
+            rows.append((meter.pk, t, minutes, imp, exp, IntervalReading.Source.ESTIMATE))
         t += timedelta(minutes=minutes)
-    IntervalReading.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    insert_readings(rows, batch_size=2000)
 
 
 def _community_generation(community: Community) -> dict[int, Home]:

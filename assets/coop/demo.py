@@ -90,6 +90,7 @@ def _meters(community, school):
 def _readings(school, gen_meter, export_meter, until: datetime) -> None:
     """pvlib clear-sky × seeded cloudiness for the array (assets.domain.profiles); the school's
     demand from the BDEW commercial profile; what the school does not use is exported."""
+    from assets.demo import insert_readings
     from assets.domain import profiles
     from assets.models import IntervalReading
 
@@ -112,20 +113,9 @@ def _readings(school, gen_meter, export_meter, until: datetime) -> None:
     gen_w = profiles.pv_ac_w(array, dc, k)
     gen_wh = (gen_w // 2).astype(np.int64)
     # ignore_conflicts: where the devices demo already metered a half-hour, its reading stands
-    IntervalReading.objects.bulk_create(
-        [
-            IntervalReading(
-                meter=gen_meter,
-                period_start=t,
-                period_minutes=30,
-                import_wh=0,
-                export_wh=int(g),
-                source=IntervalReading.Source.TELEMETRY,
-            )
-            for t, g in zip(times.to_pydatetime(), gen_wh, strict=True)
-        ],
-        batch_size=5000,
-        ignore_conflicts=True,
+    insert_readings(
+        (gen_meter.pk, t, 30, 0, int(g), IntervalReading.Source.TELEMETRY)
+        for t, g in zip(times.to_pydatetime(), gen_wh, strict=True)
     )
     rows = list(
         gen_meter.readings.filter(period_start__gte=READINGS_FROM, period_start__lt=until)
@@ -144,6 +134,7 @@ def _readings(school, gen_meter, export_meter, until: datetime) -> None:
 def _export(school, export_meter, times: pd.DatetimeIndex, gen_wh: np.ndarray, minutes: np.ndarray) -> None:
     """The school uses what it can of the array's output (BDEW commercial profile G25 scaled to its
     annual use); the rest leaves through its export meter."""
+    from assets.demo import insert_readings
     from assets.domain import profiles
     from assets.models import IntervalReading
 
@@ -158,20 +149,10 @@ def _export(school, export_meter, times: pd.DatetimeIndex, gen_wh: np.ndarray, m
     demand_wh = (demand_w * minutes / 60).astype(np.int64)
     export_wh = gen_wh - np.minimum(gen_wh, demand_wh)
     import_wh = demand_wh - np.minimum(gen_wh, demand_wh)  # the school's site meter: both directions
-    IntervalReading.objects.bulk_create(
-        [
-            IntervalReading(
-                meter=export_meter,
-                period_start=t,
-                period_minutes=int(pm),
-                import_wh=int(i),
-                export_wh=int(e),
-                source=IntervalReading.Source.CSV,
-            )
-            for t, i, e, pm in zip(times.to_pydatetime(), import_wh, export_wh, minutes, strict=True)
-        ],
-        batch_size=5000,
-        ignore_conflicts=True,  # half-hours the school's meter already reported stand
+    # half-hours the school's meter already reported stand (inserted as bulk_create(ignore_conflicts=True))
+    insert_readings(
+        (export_meter.pk, t, int(pm), int(i), int(e), IntervalReading.Source.CSV)
+        for t, i, e, pm in zip(times.to_pydatetime(), import_wh, export_wh, minutes, strict=True)
     )
 
 

@@ -29,6 +29,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from assets.demo import insert_readings
 from assets.domain.solar import pv_profile_kwh_per_kwp
 from assets.models import Device, IntervalReading, Meter
 from community.errors import DomainError
@@ -305,18 +306,8 @@ def _generation_history(campaign: Campaign, until: datetime) -> None:
         t = np.array([start + timedelta(minutes=30 * k) for k in range(n)])
         hours = np.array([int((x - datetime(x.year, 1, 1, tzinfo=UTC)).total_seconds() // 3600) % 8760 for x in t])
         wh = prof[hours] * factor * 500.0 * rng.normal(1.0, 0.08, n).clip(0.6, 1.4)
-        rows.extend(
-            IntervalReading(
-                meter=meter,
-                period_start=x,
-                period_minutes=30,
-                import_wh=0,
-                export_wh=int(w),
-                source=IntervalReading.Source.TELEMETRY,
-            )
-            for x, w in zip(t, wh, strict=True)
-        )
-    IntervalReading.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+        rows.extend((meter.pk, x, 30, 0, int(w), IntervalReading.Source.TELEMETRY) for x, w in zip(t, wh, strict=True))
+    insert_readings(rows)
 
 
 def _open_campaign(community, installers, stdout) -> Campaign:
