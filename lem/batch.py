@@ -26,75 +26,54 @@ from lem import services as sv
 from lem.domain import settlement as sm
 from lem.models import Market, RuleVersion, SettlementLine, SettlementRun, Trade
 
-LINE_COLUMNS = (
-    "run_id",
-    "participant_id",
-    "period_start",
-    "bought_wh",
-    "sold_wh",
-    "import_wh",
-    "export_wh",
-    "from_supplier_wh",
-    "to_supplier_wh",
-    "local_cost",
-    "local_income",
-    "supplier_cost",
-    "supplier_income",
-    "fees",
-    "discount",
-    "supplier_only",
-    "band_wh",
-    "band_cost",
-)
-
-
-def _gbp(p: int) -> str:
-    sign = "-" if p < 0 else ""
-    p = abs(int(p))
-    return f"{sign}{p // 100}.{p % 100:02d}"
-
 
 def _readings(market: Market, site_ids: list[int], start: datetime, end: datetime) -> np.ndarray:
     """int64 rows (site_id, epoch seconds, minutes, import, export), in no particular order."""
     from assets.models import IntervalReading, Meter
 
-    r, m = IntervalReading._meta.db_table, Meter._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [Meter.Kind.SITE, adapt(start), adapt(end), *site_ids]
-    where = (
-        f"FROM {r} r JOIN {m} m ON m.id = r.meter_id WHERE m.kind = %s AND r.period_start >= %s "
-        f"AND r.period_start < %s AND m.site_id IN ({','.join(['%s'] * len(site_ids))})"
+    meters = list(
+        Meter.objects.filter(kind=Meter.Kind.SITE, site_id__in=site_ids).order_by("pk").values_list("pk", "site_id")
     )
+    if not meters:
+        return np.zeros((0, 5), dtype=np.int64)
+    r = IntervalReading._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    site_of = np.array(meters, dtype=np.int64)
     if connection.vendor != "postgresql":
         sql = (
-            "SELECT m.site_id, CAST(strftime('%%s', r.period_start) AS INTEGER), r.period_minutes, "
-            f"r.import_wh, r.export_wh {where}"
+            "SELECT r.meter_id, CAST(strftime('%%s', r.period_start) AS INTEGER), r.period_minutes, "
+            f"r.import_wh, r.export_wh FROM {r} r WHERE r.period_start >= %s AND r.period_start < %s "
+            f"AND r.meter_id IN ({','.join(['%s'] * len(meters))})"
         )
         with connection.cursor() as c:
-            c.execute(sql, params)
-            return np.array(c.fetchall(), dtype=np.int64).reshape(-1, 5)
-    # one row per site: its readings packed server-side as fixed-width
-    # big-endian records (epoch s int8, minutes int2, import int4, export int4),
-    # so Python handles ~1,000 values, not one tuple per reading
-    sql = (
-        "SELECT m.site_id, string_agg(int8send(date_part('epoch', r.period_start)::int8) || "
-        f"int2send(r.period_minutes) || int4send(r.import_wh) || int4send(r.export_wh), ''::bytea) {where} "
-        "GROUP BY m.site_id"
-    )
-    with connection.cursor() as c:
-        c.execute(sql, params)
-        packed = c.fetchall()
-    parts = []
-    for site_id, blob in packed:
-        rec = np.frombuffer(bytes(blob), dtype=_READING)
-        block = np.empty((len(rec), 5), dtype=np.int64)
-        block[:, 0] = site_id
-        block[:, 1], block[:, 2], block[:, 3], block[:, 4] = rec["t"], rec["m"], rec["i"], rec["e"]
-        parts.append(block)
-    return np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
+            c.execute(sql, [adapt(start), adapt(end), *site_of[:, 0].tolist()])
+            rows = np.array(c.fetchall(), dtype=np.int64).reshape(-1, 5)
+    else:
+        # Readings arrive period by period, so one meter's month is spread over
+        # the whole table: read the range in time order (the (period_start,
+        # meter) index, pages in the order they were written) and pack the
+        # rows server-side as fixed-width big-endian records (meter int8, epoch
+        # s int8, minutes int2, import int4, export int4) in a few large blobs,
+        # so Python handles no tuple per reading.
+        sql = (
+            "SELECT string_agg(int8send(r.meter_id) || int8send(date_part('epoch', r.period_start)::int8) || "
+            "int2send(r.period_minutes) || int4send(r.import_wh) || int4send(r.export_wh), ''::bytea) "
+            f"FROM {r} r WHERE r.period_start >= %s AND r.period_start < %s AND r.meter_id = ANY(%s) "
+            "GROUP BY date_trunc('day', r.period_start)"
+        )
+        with connection.cursor() as c:
+            c.execute(sql, [adapt(start), adapt(end), site_of[:, 0].tolist()])
+            blobs = [bytes(b) for (b,) in c.fetchall()]
+        rec = np.frombuffer(b"".join(blobs), dtype=_READING)
+        rows = np.empty((len(rec), 5), dtype=np.int64)
+        rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4] = rec["s"], rec["t"], rec["m"], rec["i"], rec["e"]
+    # meter id -> site id
+    idx = np.searchsorted(site_of[:, 0], rows[:, 0])
+    rows[:, 0] = site_of[idx, 1]
+    return rows
 
 
-_READING = np.dtype([("t", ">i8"), ("m", ">i2"), ("i", ">i4"), ("e", ">i4")])
+_READING = np.dtype([("s", ">i8"), ("t", ">i8"), ("m", ">i2"), ("i", ">i4"), ("e", ">i4")])
 
 
 # PostgreSQL's binary COPY: an 11-byte signature, flags and header-extension
@@ -226,11 +205,10 @@ def _settle_range(*, market: Market, start: datetime, end: datetime, now: dateti
         tolerance_bp=np.array([dom[r].tolerance_bp for r in ok], dtype=np.int64),
         fuel_poor=np.array([p.fuel_poor for p in parts], dtype=bool),
     )
-    ip = np.array([dom[r].import_price for r in ok], dtype=np.int64)[:, None]
-    ep_ = np.array([dom[r].export_price for r in ok], dtype=np.int64)[:, None]
-    only_exact = imp[ok] * ip - exp[ok] * ep_
-    q, rem = np.divmod(np.abs(only_exact), sm.MICRO)
-    only = np.sign(only_exact) * (q + (2 * rem >= sm.MICRO))
+    ip = np.array([dom[r].import_price for r in ok], dtype=np.int64)
+    figs = sm.line_figures(res, imp[ok], exp[ok], ip, np.array([dom[r].export_price for r in ok], dtype=np.int64))
+    member_ids = np.array([p.id for p in parts], dtype=np.int64)
+    fuel_poor = np.array([p.fuel_poor for p in parts], dtype=bool)
 
     with transaction.atomic():
         existing = {
@@ -251,6 +229,16 @@ def _settle_range(*, market: Market, start: datetime, end: datetime, now: dateti
                     fp_ids,
                 )
                 run.missing, run.message, run.settled_at, run.posted_revision = [], "Settled.", now, run.revision
+                run.inputs = sm.PeriodInputs(
+                    members=member_ids,
+                    fuel_poor=fuel_poor,
+                    import_wh=imp[r],
+                    export_wh=exp[r],
+                    trades=np.array(
+                        [(t[0], t[1], t[2], t[3], t[4], t[5]) for t in per_trades.get(r, [])], dtype=np.int64
+                    ).reshape(-1, 6),
+                    rules=dom[r],
+                ).pack()
             else:
                 run.missing = [parts[c].id for c in np.flatnonzero(cover[r] < minutes)]
                 run.message = f"Waiting for meter readings of {len(run.missing)} member(s)."
@@ -274,14 +262,19 @@ def _settle_range(*, market: Market, start: datetime, end: datetime, now: dateti
                     "posted_revision",
                     "account_nets",
                     "ledger_key",
+                    "inputs",
                 ],
                 batch_size=500,
             )
-        # only runs that existed (pending) can hold lines; new runs have none
-        redo = [x.period_start for x in runs if x.status == SettlementRun.Status.SETTLED]
-        if redo:
-            SettlementLine.objects.filter(participant__market=market, period_start__in=redo).delete()
-        _write_lines(settled_runs, parts, res, imp[ok], exp[ok], only)
+        # only periods not settled before are settled here: their lines add to the days' lines
+        day_lines_add(
+            market=market,
+            period_starts=[x.period_start for x in settled_runs],
+            run_ids=[x.pk for x in settled_runs],
+            members=member_ids,
+            figures=figs,
+            periods=np.ones(len(settled_runs), dtype=np.int64),
+        )
         ledger_post_many(community=market.community, entries=specs)
     return {"settled": len(ok), "pending": int(P - len(ok)), "skipped": len(periods) - len(todo)}
 
@@ -291,37 +284,107 @@ def _in_order(todo: list[datetime], *groups: list[SettlementRun]) -> list[Settle
     return [by_period[p] for p in todo]
 
 
-def _line_rows(settled_runs, parts, res, imp, exp, only):
-    for k, run in enumerate(settled_runs):
-        ps = run.period_start
-        for c, p in enumerate(parts):
-            yield (
-                run.pk,
-                p.id,
-                ps,
-                int(res.bought_wh[k, c]),
-                int(res.sold_wh[k, c]),
-                int(imp[k, c]),
-                int(exp[k, c]),
-                int(res.from_supplier_wh[k, c]),
-                int(res.to_supplier_wh[k, c]),
-                _gbp(res.local_cost[k, c]),
-                _gbp(res.local_income[k, c]),
-                _gbp(res.supplier_cost[k, c]),
-                _gbp(res.supplier_income[k, c]),
-                _gbp(res.fees[k, c]),
-                _gbp(res.discount[k, c]),
-                _gbp(only[k, c]),
-                int(res.band_wh[k, c]),
-                _gbp(res.band_pence[k, c]),
-            )
-
-
-# Binary COPY field types of SettlementLine's columns, in LINE_COLUMNS order
-# (int8 ids, timestamptz, int4 energy, numeric(14,2) money).
-_LINE_TYPES = ("int8", "int8", "timestamptz", *["int4"] * 6, *["numeric"] * 7, "int4", "numeric")
+LINE_COLUMNS = ("run_id", "participant_id", "period_start", *sm.LINE_FIELDS, "periods")
+# Binary COPY field types of LINE_COLUMNS (int8 ids, timestamptz, int4 energy,
+# numeric(14,2) money).
+_TYPES = {"run_id": "int8", "participant_id": "int8", "period_start": "timestamptz"}
+_LINE_TYPES = tuple(_TYPES.get(c, "numeric" if c in sm.MONEY_FIELDS else "int4") for c in LINE_COLUMNS)
 _PG_EPOCH_S = 946_684_800  # 2000-01-01 UTC, PostgreSQL's timestamp zero
 _MAX_PENCE = 10**14 - 1  # numeric(14, 2)
+
+
+def day_start(market: Market, at: datetime, tz: ZoneInfo | None = None) -> datetime:
+    """Start of the local day holding ``at`` (a UTC instant): the key of a day's lines."""
+    tz = tz or ZoneInfo(market.community.timezone)
+    local = at.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def day_lines_add(
+    *,
+    market: Market,
+    period_starts: list[datetime],
+    run_ids: list[int],
+    members: np.ndarray,
+    figures: dict[str, np.ndarray],
+    periods: np.ndarray,
+) -> int:
+    """Add K periods' line figures (K x M pence / Wh, members' participant ids
+    in ``members``) to their members' day lines, creating missing ones.
+
+    ``periods``: per period, +1 when it is settled for the first time, 0 when
+    a settled period's difference is added (a re-settlement adds new minus
+    old). Called inside the transaction holding the market's settlement lock,
+    so no other writer touches these rows. Returns the lines written."""
+    K, M = len(period_starts), len(members)
+    if not K or not M:
+        return 0
+    tz = ZoneInfo(market.community.timezone)
+    day_of = [day_start(market, p, tz) for p in period_starts]
+    days = sorted(set(day_of))
+    d_index = {d: i for i, d in enumerate(days)}
+    d_of_k = np.array([d_index[d] for d in day_of], dtype=np.int64)
+    D = len(days)
+    order = np.argsort(d_of_k, kind="stable")
+    starts = np.searchsorted(d_of_k[order], np.arange(D))
+    sums = {f: np.add.reduceat(np.asarray(figures[f], dtype=np.int64)[order], starts, axis=0) for f in sm.LINE_FIELDS}
+    count = np.zeros((D, M), dtype=np.int64)
+    count += np.bincount(d_of_k, weights=periods, minlength=D).astype(np.int64)[:, None]
+    run_of = np.array([run_ids[order[i]] for i in starts], dtype=np.int64)[:, None].repeat(M, axis=1)
+    col = {int(m): c for c, m in enumerate(members.tolist())}
+    old = SettlementLine.objects.filter(participant_id__in=col, period_start__in=days)
+    found = False
+    for row in old.values_list("participant_id", "period_start", "run_id", "periods", *sm.LINE_FIELDS):
+        found = True
+        c, d = col[row[0]], d_index[row[1]]
+        run_of[d, c] = row[2]
+        count[d, c] += row[3]
+        for f, v in zip(sm.LINE_FIELDS, row[4:], strict=True):
+            sums[f][d, c] += int(v * 100) if f in sm.MONEY_FIELDS else v
+    if found:
+        old.delete()
+    keep = count > 0
+    if ((~keep) & np.logical_or.reduce([sums[f] != 0 for f in sm.LINE_FIELDS])).any():
+        raise sv.DomainError("A day's settlement lines would keep money without a settled period.")
+    values = {
+        "run_id": run_of[keep],
+        "participant_id": np.broadcast_to(members, (D, M))[keep],
+        "period_start": np.broadcast_to(np.array(days, dtype=object)[:, None], (D, M))[keep],
+        **{f: sums[f][keep] for f in sm.LINE_FIELDS},
+        "periods": count[keep],
+    }
+    _write_lines(values)
+    return int(keep.sum())
+
+
+def _write_lines(values: dict[str, np.ndarray]) -> None:
+    """Day lines: bulk_create elsewhere, one binary COPY on PostgreSQL."""
+    n = len(values["run_id"])
+    if not n:
+        return
+    if connection.vendor != "postgresql":
+        money = sm.MONEY_FIELDS
+        SettlementLine.objects.bulk_create(
+            [
+                SettlementLine(
+                    **{
+                        c: (Decimal(int(values[c][i])) / 100 if c in money else values[c][i])
+                        for c in LINE_COLUMNS
+                        if c != "period_start"
+                    },
+                    period_start=values["period_start"][i],
+                )
+                for i in range(n)
+            ],
+            batch_size=2000,
+        )
+        return
+    table = SettlementLine._meta.db_table
+    with connection.cursor() as c:
+        with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN (FORMAT binary)") as cp:
+            cp.write(_COPY_HEADER)
+            cp.write(_line_records(values).tobytes())
+            cp.write(_COPY_TRAILER)
 
 
 def _numeric_fields(pence: np.ndarray) -> dict[str, np.ndarray]:
@@ -342,45 +405,9 @@ def _numeric_fields(pence: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _write_lines(settled_runs, parts, res, imp, exp, only) -> None:
-    """SettlementLine rows for the settled periods: bulk_create elsewhere, one
-    binary COPY on PostgreSQL (a fixed-width numpy record per row, built column
-    by column: no Python object per line)."""
-    if connection.vendor != "postgresql":
-        rows = _line_rows(settled_runs, parts, res, imp, exp, only)
-        SettlementLine.objects.bulk_create(
-            [SettlementLine(**dict(zip(LINE_COLUMNS, r, strict=True))) for r in rows], batch_size=2000
-        )
-        return
-    K, M = res.member_net.shape
-    if not K or not M:
-        return
-    table = SettlementLine._meta.db_table
-    with connection.cursor() as c:
-        with c.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN (FORMAT binary)") as cp:
-            cp.write(_COPY_HEADER)
-            # member by member, each in time order: the order of the table's one
-            # index (participant, period_start), so the index grows at the end of
-            # each member's range instead of splitting pages all over it
-            rec = _line_records(settled_runs, parts, res, imp, exp, only)
-            cp.write(rec.reshape(K, M).T.tobytes())
-            cp.write(_COPY_TRAILER)
-
-
-def _line_records(settled_runs, parts, res, imp, exp, only) -> np.ndarray:
+def _line_records(values: dict[str, np.ndarray]) -> np.ndarray:
     """The lines as binary COPY tuples: one fixed-width big-endian record each."""
-    K, M = res.member_net.shape
-    values = [
-        np.repeat(np.array([r.pk for r in settled_runs], dtype=np.int64), M),
-        np.tile(np.array([p.id for p in parts], dtype=np.int64), K),
-        np.repeat(
-            np.array([int(r.period_start.timestamp()) - _PG_EPOCH_S for r in settled_runs], dtype=np.int64) * 10**6, M
-        ),
-        *(res.bought_wh, res.sold_wh, imp, exp, res.from_supplier_wh, res.to_supplier_wh),
-        *(res.local_cost, res.local_income, res.supplier_cost, res.supplier_income, res.fees, res.discount, only),
-        res.band_wh,
-        res.band_pence,
-    ]
+    n = len(values["run_id"])
     fields: list[tuple[str, str]] = [("n", ">i2")]
     for i, t in enumerate(_LINE_TYPES):
         fields.append((f"l{i}", ">i4"))
@@ -388,10 +415,13 @@ def _line_records(settled_runs, parts, res, imp, exp, only) -> np.ndarray:
             fields += [(f"h{i}_{x}", ">i2") for x in ("ndigits", "weight", "sign", "dscale", "d0", "d1", "d2", "d3")]
         else:
             fields.append((f"v{i}", ">i4" if t == "int4" else ">i8"))
-    rec = np.zeros(K * M, dtype=np.dtype(fields))
+    rec = np.zeros(n, dtype=np.dtype(fields))
     rec["n"] = len(_LINE_TYPES)
-    for i, (t, v) in enumerate(zip(_LINE_TYPES, values, strict=True)):
-        v = np.asarray(v, dtype=np.int64).reshape(-1)
+    for i, (name, t) in enumerate(zip(LINE_COLUMNS, _LINE_TYPES, strict=True)):
+        if t == "timestamptz":
+            v = np.array([int(x.timestamp()) - _PG_EPOCH_S for x in values[name]], dtype=np.int64) * 10**6
+        else:
+            v = np.asarray(values[name], dtype=np.int64).reshape(-1)
         if t == "numeric":
             rec[f"l{i}"] = 16
             rec[f"h{i}_ndigits"], rec[f"h{i}_weight"], rec[f"h{i}_dscale"] = 4, 2, 2

@@ -301,6 +301,12 @@ class SettlementRun(models.Model):
         default=dict, blank=True, help_text="Pence posted (debit +) to supplier, operator and fund for this period."
     )
     settled_at = models.DateTimeField(null=True, blank=True)
+    inputs = models.BinaryField(
+        default=b"",
+        blank=True,
+        help_text="The settled inputs (members, meter data, trades, rule figures), packed: "
+        "lem.domain.settlement.PeriodInputs. The period's lines are settled again from them on demand.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -309,22 +315,23 @@ class SettlementRun(models.Model):
 
 
 class SettlementLine(models.Model):
-    """One member's settled period (the sub-ledger behind statements).
+    """One member's settled periods of one local day, summed (the sub-ledger
+    behind statements).
 
     Money is signed from the member's side: positive = the member pays.
+    ``period_start`` is the start of the member's market's local day (as a UTC
+    instant); ``periods`` counts the settled periods summed in; ``run`` is the
+    first settled run of the day. A day's half-hourly detail is settled again
+    on demand from each run's stored inputs (``SettlementRun.inputs``,
+    ``lem.selectors.statement_periods``), penny for penny what was settled.
+
+    Why a day and not a half-hour (issue 14 item 10): a month of 1,000 homes is
+    30,000 rows instead of 1.44 M, and writing the 1.44 M rows alone took
+    13-23 s on PostgreSQL (COPY into a bare table), more than the goal of 10 s
+    for the whole month. One index besides the key, unique (participant,
+    period_start); no database-level foreign keys.
     """
 
-    # This table takes ~1,000 rows per period (1.44 M a month for 1,000 homes),
-    # always written by the settlement services inside the transaction that
-    # creates or locks their run. Each index costs the month batch dearly
-    # (issue 14 item 10: ~half of a month's COPY went into the (participant,
-    # period) index, a sixth into (run, participant)), so there is exactly one
-    # besides the key: unique (participant, period_start). It is the same
-    # rule as "one line per member per run" (a run is its market's period and a
-    # participant belongs to one market), serves the statements (a member's
-    # month), and lookups by run go through the market's participants. No
-    # database-level foreign keys either (their deferred per-row checks cost
-    # ~8 s a month at commit); Django still cascades/protects on delete.
     run = models.ForeignKey(
         SettlementRun, on_delete=models.CASCADE, related_name="lines", db_index=False, db_constraint=False
     )
@@ -355,6 +362,7 @@ class SettlementLine(models.Model):
         default=Decimal("0"),
         help_text="Net cost (+) / credit (-) of the deviation inside the tolerance band; part of the supplier figures.",
     )
+    periods = models.PositiveIntegerField(default=1, help_text="Settled periods summed in this line.")
 
     class Meta:
         ordering = ["period_start", "participant"]

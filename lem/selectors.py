@@ -238,7 +238,7 @@ def statement(participant: Participant, month: date) -> Statement:
         only=Sum("supplier_only"),
         band=Sum("band_wh"),
         bandc=Sum("band_cost"),
-        n=Count("id"),
+        n=Sum("periods"),
     )
     s.bought_local_wh, s.sold_local_wh = agg["bought"] or 0, agg["sold"] or 0
     s.from_supplier_wh, s.to_supplier_wh = agg["fs"] or 0, agg["ts"] or 0
@@ -277,12 +277,39 @@ def statement(participant: Participant, month: date) -> Statement:
 
 
 def statement_rows(participant: Participant, month: date) -> list[SettlementLine]:
+    """The member's settled half-hours of the month (unsaved lines, in time order).
+
+    Lines are stored per member and day (issue 14 item 10); each period's
+    detail is settled again from its run's stored inputs, for this member
+    alone, penny for penny what the day lines sum."""
     start, end = month_bounds(participant.market, month.replace(day=1))
-    return list(
-        SettlementLine.objects.filter(participant=participant, period_start__gte=start, period_start__lt=end).order_by(
-            "period_start"
+    return statement_periods(participant, start, end)
+
+
+def statement_periods(participant: Participant, start: datetime, end: datetime) -> list[SettlementLine]:
+    """The member's settled periods in [start, end), one unsaved line each."""
+    from lem.domain import settlement as sm
+    from lem.services.settlement import _lines_for
+
+    runs = list(
+        SettlementRun.objects.filter(
+            market_id=participant.market_id,
+            period_start__gte=start,
+            period_start__lt=end,
+            status=SettlementRun.Status.SETTLED,
         )
+        .exclude(inputs=b"")
+        .order_by("period_start")
     )
+    inputs = [sm.PeriodInputs.unpack(r.inputs) for r in runs]
+    kept = [(r, x) for r, x in zip(runs, inputs, strict=True) if (x.members == participant.pk).any()]
+    if not kept:
+        return []
+    _, figs = sm.settle_inputs([x for _, x in kept], only_member=participant.pk)
+    return [
+        _lines_for(run, [participant.pk], {f: v[k : k + 1] for f, v in figs.items()})[0]
+        for k, (run, _) in enumerate(kept)
+    ]
 
 
 # -------------------------------------------------------------- operator

@@ -648,3 +648,184 @@ def settle_batch(
         band_wh=band.sum(axis=2),
         band_pence=band_pen.sum(axis=2),
     )
+
+
+# --------------------------------------------------------------------------
+# a period's inputs, kept with its run; its lines derived from them
+
+
+# The figures of a settlement line, in the order of ``line_figures``: energy
+# in Wh, money in pence signed from the member's side (positive = pays).
+LINE_FIELDS = (
+    "bought_wh",
+    "sold_wh",
+    "import_wh",
+    "export_wh",
+    "from_supplier_wh",
+    "to_supplier_wh",
+    "local_cost",
+    "local_income",
+    "supplier_cost",
+    "supplier_income",
+    "fees",
+    "discount",
+    "supplier_only",
+    "band_wh",
+    "band_cost",
+)
+MONEY_FIELDS = frozenset(
+    ("local_cost", "local_income", "supplier_cost", "supplier_income", "fees", "discount", "supplier_only", "band_cost")
+)
+
+
+def line_figures(
+    res: BatchResult, import_wh: np.ndarray, export_wh: np.ndarray, import_price: np.ndarray, export_price: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every line's figures (P x M int64 each, keys ``LINE_FIELDS``) from a batch
+    result and its meter data; prices per period in ticks."""
+    imp = np.asarray(import_wh, dtype=np.int64)
+    exp = np.asarray(export_wh, dtype=np.int64)
+    ip = np.asarray(import_price, dtype=np.int64)[:, None]
+    ep = np.asarray(export_price, dtype=np.int64)[:, None]
+    return {
+        "bought_wh": res.bought_wh,
+        "sold_wh": res.sold_wh,
+        "import_wh": imp,
+        "export_wh": exp,
+        "from_supplier_wh": res.from_supplier_wh,
+        "to_supplier_wh": res.to_supplier_wh,
+        "local_cost": res.local_cost,
+        "local_income": res.local_income,
+        "supplier_cost": res.supplier_cost,
+        "supplier_income": res.supplier_income,
+        "fees": res.fees,
+        "discount": res.discount,
+        "supplier_only": _rhu(imp * ip - exp * ep),
+        "band_wh": res.band_wh,
+        "band_cost": res.band_pence,
+    }
+
+
+@dataclass(frozen=True)
+class PeriodInputs:
+    """What one settled period depended on, enough to settle it again exactly.
+
+    ``members``: participant ids ascending; ``fuel_poor``, ``import_wh``,
+    ``export_wh``: one value per member; ``trades``: int64 rows (trade id,
+    buyer id, seller id, Wh, buyer price, seller price in ticks) in trade id
+    order; ``rules``: the rule version's integers."""
+
+    members: np.ndarray
+    fuel_poor: np.ndarray
+    import_wh: np.ndarray
+    export_wh: np.ndarray
+    trades: np.ndarray
+    rules: Rules
+
+    def pack(self) -> bytes:
+        """Compact bytes (zlib over little-endian int64 arrays): ~6 kB for 1,000 members."""
+        import zlib
+
+        r = self.rules
+        head = np.array(
+            [
+                1,  # format version
+                len(self.members),
+                len(self.trades),
+                r.import_price,
+                r.export_price,
+                r.fee_fixed_micro,
+                r.fee_bp,
+                r.fund_share_bp,
+                r.social_bp,
+                r.tolerance_bp,
+            ],
+            dtype="<i8",
+        )
+        body = np.concatenate(
+            [
+                head,
+                np.asarray(self.members, dtype="<i8"),
+                np.asarray(self.fuel_poor, dtype="<i8"),
+                np.asarray(self.import_wh, dtype="<i8"),
+                np.asarray(self.export_wh, dtype="<i8"),
+                np.asarray(self.trades, dtype="<i8").reshape(-1),
+            ]
+        )
+        return zlib.compress(body.tobytes(), 1)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> PeriodInputs:
+        import zlib
+
+        try:
+            v = np.frombuffer(zlib.decompress(bytes(data)), dtype="<i8").astype(np.int64)
+            if v[0] != 1:
+                raise ValueError
+            m, t = int(v[1]), int(v[2])
+            rules = Rules(*(int(x) for x in v[3:10]))
+            o = 10
+            members, fp, imp, exp = (v[o + i * m : o + (i + 1) * m] for i in range(4))
+            trades = v[o + 4 * m : o + 4 * m + 6 * t].reshape(t, 6)
+        except (ValueError, IndexError, TypeError, zlib.error) as e:
+            raise SettlementError("A settled period's stored inputs are unreadable.") from e
+        return cls(members, fp.astype(bool), imp, exp, trades, rules)
+
+
+def settle_inputs(inputs: Sequence[PeriodInputs], only_member: int | None = None) -> tuple[BatchResult, dict]:
+    """Settle stored periods again (``settle_batch`` on one period each, all at
+    once when they share their members): returns the result and its
+    ``line_figures``, P x M with members in ``inputs[0].members`` order.
+
+    ``only_member``: one member's figures only (P x 1), computed from its own
+    meter data and trades. Every line figure is the member's own rounding
+    (issue 14 item 9), so the other members do not change it; the other side
+    of each of its trades stands in a second column that is then dropped."""
+    P = len(inputs)
+    if not P:
+        empty = np.zeros((0, 0 if only_member is None else 1), dtype=np.int64)
+        return None, {k: empty for k in LINE_FIELDS}  # type: ignore[return-value]
+    rules = [x.rules for x in inputs]
+    if only_member is None:
+        members = inputs[0].members
+        if any(len(x.members) != len(members) or (x.members != members).any() for x in inputs):
+            raise SettlementError("Periods with different members are settled one group at a time.")
+        imp = np.stack([x.import_wh for x in inputs])
+        exp = np.stack([x.export_wh for x in inputs])
+        fuel_poor = inputs[0].fuel_poor
+        col = {int(m): i for i, m in enumerate(members)}
+        tr = [(k, row) for k, x in enumerate(inputs) for row in x.trades.tolist()]
+        buyer = [col[r[1]] for _, r in tr]
+        seller = [col[r[2]] for _, r in tr]
+    else:
+        imp = np.zeros((P, 2), dtype=np.int64)
+        exp = np.zeros((P, 2), dtype=np.int64)
+        fp = False
+        tr = []
+        for k, x in enumerate(inputs):
+            hit = np.flatnonzero(x.members == only_member)
+            if len(hit):
+                imp[k, 0], exp[k, 0] = x.import_wh[hit[0]], x.export_wh[hit[0]]
+                fp = bool(x.fuel_poor[hit[0]])
+            tr += [(k, r) for r in x.trades.tolist() if only_member in (r[1], r[2])]
+        fuel_poor = np.array([fp, False])
+        buyer = [0 if r[1] == only_member else 1 for _, r in tr]
+        seller = [0 if r[2] == only_member else 1 for _, r in tr]
+    t = np.array([r for _, r in tr], dtype=np.int64).reshape(-1, 6)
+    price = {f: np.array([getattr(r, f) for r in rules], dtype=np.int64) for f in Rules.__dataclass_fields__}
+    res = settle_batch(
+        import_wh=imp,
+        export_wh=exp,
+        trade_period=np.array([k for k, _ in tr], dtype=np.int64),
+        trade_buyer=np.array(buyer, dtype=np.int64),
+        trade_seller=np.array(seller, dtype=np.int64),
+        trade_qty=t[:, 3],
+        trade_buyer_price=t[:, 4],
+        trade_seller_price=t[:, 5],
+        fuel_poor=fuel_poor,
+        **price,
+    )
+    figs = line_figures(res, imp, exp, price["import_price"], price["export_price"])
+    if only_member is not None:
+        figs = {k: v[:, :1] for k, v in figs.items()}
+    return res, figs

@@ -175,48 +175,40 @@ def _pence(x: int) -> Decimal:
     return Decimal(x) / 100
 
 
-def _lines_for(
-    run: SettlementRun, result: sm.PeriodSettlement, rules: sm.Rules, participants: list
-) -> list[SettlementLine]:
-    per: dict[int, dict[str, int]] = {}
-    for t in result.transfers:
-        if t.member is None:
-            continue
-        d = per.setdefault(t.member, {})
-        pays = t.payer == sm.member_account(t.member)
-        d[t.kind] = d.get(t.kind, 0) + (t.amount_pence if pays else -t.amount_pence)
-    out = []
-    for p in participants:
-        pos = result.positions.get(p.id)
-        if pos is None:
-            continue
-        d = per.get(p.id, {})
-        only = sm.round_half_up(sm.supplier_only_exact(sm.Meter(pos.import_wh, pos.export_wh), rules))
-        out.append(
-            SettlementLine(
-                run=run,
-                participant_id=p.id,
-                period_start=run.period_start,
-                bought_wh=pos.bought_wh,
-                sold_wh=pos.sold_wh,
-                import_wh=pos.import_wh,
-                export_wh=pos.export_wh,
-                from_supplier_wh=pos.import_from_supplier_wh + pos.shortfall_wh,
-                to_supplier_wh=pos.export_to_supplier_wh + pos.spill_wh,
-                local_cost=_pence(d.get("local_buy", 0)),
-                local_income=_pence(-d.get("local_sell", 0)),
-                supplier_cost=_pence(
-                    sum(d.get(k, 0) for k in ("import", "shortfall", "import_band", "shortfall_band"))
-                ),
-                supplier_income=_pence(-sum(d.get(k, 0) for k in ("export", "spill", "export_band", "spill_band"))),
-                fees=_pence(d.get("fee", 0)),
-                discount=_pence(-d.get("social", 0)),
-                supplier_only=_pence(only),
-                band_wh=pos.band_wh,
-                band_cost=_pence(sum(d.get(k, 0) for k in sm.BAND_KINDS)),
-            )
+def _inputs_of(inputs: PeriodInputs, rules: sm.Rules) -> sm.PeriodInputs:
+    """The period's settled inputs, as stored with its run (members all have meter data)."""
+    parts = inputs.participants
+    return sm.PeriodInputs(
+        members=np.array([p.id for p in parts], dtype=np.int64),
+        fuel_poor=np.array([p.fuel_poor for p in parts], dtype=bool),
+        import_wh=np.array([inputs.meters[p.id].import_wh for p in parts], dtype=np.int64),
+        export_wh=np.array([inputs.meters[p.id].export_wh for p in parts], dtype=np.int64),
+        trades=np.array(
+            [(t.trade_id, t.buyer, t.seller, t.qty_wh, t.buyer_price, t.seller_price) for t in inputs.trades],
+            dtype=np.int64,
+        ).reshape(-1, 6),
+        rules=rules,
+    )
+
+
+def _lines_for(run: SettlementRun, members: Iterable[int], figures: dict[str, np.ndarray]) -> list[SettlementLine]:
+    """A period's lines (unsaved, one per member) from its figures (1 x M, ``sm.line_figures``)."""
+    money = sm.MONEY_FIELDS
+    cols = {f: figures[f][0].tolist() for f in sm.LINE_FIELDS}
+    return [
+        SettlementLine(
+            run=run,
+            participant_id=m,
+            period_start=run.period_start,
+            periods=1,
+            **{f: (_pence(cols[f][c]) if f in money else cols[f][c]) for f in sm.LINE_FIELDS},
         )
-    return out
+        for c, m in enumerate(members)
+    ]
+
+
+def _stored_inputs(run: SettlementRun) -> sm.PeriodInputs | None:
+    return sm.PeriodInputs.unpack(run.inputs) if run.inputs else None
 
 
 def settlement_settle_period(
@@ -261,10 +253,33 @@ def settlement_settle_period(
             run.rule = rule
             run.save(update_fields=["missing", "message", "rule", "updated_at"])
             return run
-        old_nets = _posted_nets(run) if run.status == SettlementRun.Status.SETTLED else {}
-        _run_lines(run).delete()
-        SettlementLine.objects.bulk_create(_lines_for(run, result, rules, inputs.participants), batch_size=2000)
         was_settled = run.status == SettlementRun.Status.SETTLED
+        old = _stored_inputs(run) if was_settled else None
+        old_nets = _posted_nets(run, old) if was_settled else {}
+        new = _inputs_of(inputs, rules)
+        # the day's lines take the new figures, minus the old ones on a re-settlement
+        from lem.batch import day_lines_add
+
+        _, figs = sm.settle_inputs([new])
+        day_lines_add(
+            market=market,
+            period_starts=[period_start],
+            run_ids=[run.pk],
+            members=new.members,
+            figures=figs,
+            periods=np.array([0 if was_settled else 1]),
+        )
+        if old is not None:
+            _, figs = sm.settle_inputs([old])
+            day_lines_add(
+                market=market,
+                period_starts=[period_start],
+                run_ids=[run.pk],
+                members=old.members,
+                figures={k: -v for k, v in figs.items()},
+                periods=np.array([0]),
+            )
+        run.inputs = new.pack()
         if was_settled:
             run.revision += 1
         run.status = SettlementRun.Status.SETTLED
@@ -294,17 +309,13 @@ def _settle_key(market: Market, run: SettlementRun, revision: int) -> str:
 DAY_KEY = "lem:settle-day:"
 
 
-def _run_lines(run: SettlementRun):
-    """The run's lines, through the table's one index (participant, period_start)."""
-    return SettlementLine.objects.filter(participant__market_id=run.market_id, period_start=run.period_start)
-
-
-def _posted_nets(run: SettlementRun) -> dict[str, int]:
-    """Pence (debit +) this period currently has in the ledger, per account key."""
-    nets = {
-        f"member:{pid}": int(round(total * 100))
-        for pid, total in ((line.participant_id, line.total) for line in _run_lines(run))
-    }
+def _posted_nets(run: SettlementRun, inputs: sm.PeriodInputs | None) -> dict[str, int]:
+    """Pence (debit +) this period currently has in the ledger, per account key:
+    the members' from its stored inputs settled again, the others as posted."""
+    nets: dict[str, int] = {}
+    if inputs is not None:
+        res, _ = sm.settle_inputs([inputs])
+        nets = {f"member:{m}": int(v) for m, v in zip(inputs.members.tolist(), res.member_net[0].tolist(), strict=True)}
     nets.update({k: int(v) for k, v in (run.account_nets or {}).items()})
     return {k: v for k, v in nets.items() if v}
 

@@ -109,13 +109,18 @@ def test_the_month_batch_stores_the_same_band_lines_as_period_by_period_settleme
         market=mw.market, start=periods[0], end=periods[-1] + timedelta(minutes=30), now=LATER
     )
     assert out["settled"] == 3
-    for p in periods:
-        one = _expected(mw, p)
-        for part in (mw.buyer, mw.seller):
-            line = SettlementLine.objects.get(run__period_start=p, participant=part)
+    for part in (mw.buyer, mw.seller):
+        detail = selectors.statement_periods(part, periods[0], periods[-1] + timedelta(minutes=30))
+        assert [x.period_start for x in detail] == periods
+        for p, line in zip(periods, detail, strict=True):
+            one = _expected(mw, p)
             assert line.band_wh == one.positions[part.pk].band_wh
             assert line.band_cost * 100 == _band_pence(one, part.pk)
             assert line.total * 100 == one.member_bill(part.pk)
+        # the stored day line is the sum of its periods
+        day = SettlementLine.objects.get(participant=part)
+        assert day.periods == 3
+        assert day.band_wh == sum(x.band_wh for x in detail) and day.total == sum(x.total for x in detail)
     assert sum(x.band_wh for x in SettlementLine.objects.all()) > 0
     _ledger_matches_lines(mw, world)
 
