@@ -4,9 +4,16 @@ Pure: meter data, rules and calendar in, per-household figures out; no
 Django, no clock, no database. The replay runs the market's own code period
 by period -- the trading agent (`agent.quantile_quantities`, the newsvendor
 quantiles of each home's history), the clearing engine (`clearing.clear`)
-and, month by month, the settlement engine (`settlement.settle_batch`, equal
-penny for penny to the live period settlement) -- so the figures are what
-the statements would have said.
+and, month by month, settlement (`settle_month`: the figures of
+`settlement.settle_batch`, itself equal penny for penny to the live period
+settlement, both tested) -- so the figures are what the statements would
+have said.
+
+Risk (issue 17): each agent orders only what, if none of it were used or
+delivered, its month could lose within `risk_budget`: a share of what its
+trading has won this month by its last reading, plus a small stake
+(STAKE_MICRO); so a month ends at worst the stake below the supplier alone,
+fees aside.
 
 Against the supplier alone: the same meter data priced at the supplier's
 import tariff (peak rate where the rules have one) and export price.
@@ -48,12 +55,21 @@ from .agent import (
 from .fees import membership_fee_pence
 from .settlement import BP, MICRO
 
-MODEL_VERSION = 8  # part of a stored report's key: bump when the replay's results change
+MODEL_VERSION = 9  # part of a stored report's key: bump when the replay's results change
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
 WINDOW = 6  # periods of recent output a wind turbine's agent looks at
 RISK_SHARE = 0.5  # of what a household's trading has won this month, the most a day may put at risk
+# What a household's agent may put at risk before its trading has won anything
+# in the month, micro-pence. No agent that trades ahead of the meter can promise
+# a month never below the supplier alone with nothing at stake: whatever it
+# buys may go unused and whatever it sells undelivered, and with nothing won
+# yet any such miss is a loss; an agent risking nothing never trades. So the
+# guarantee is a bound: every Wh it orders, floors included, is within
+# `risk_budget`, and a month ends at worst STAKE_MICRO below the supplier alone
+# (fees aside; rounded, 1p). Issue 17.
+STAKE_MICRO = MICRO
 LEAD = 2  # periods between the last reading an agent has and the period it trades
 
 
@@ -70,6 +86,17 @@ def _queue(period: int, n: int) -> np.ndarray:
     period, as `lem.services.agents` does live) so no household is always at
     the back of the queue."""
     return np.random.default_rng([period, 17]).permutation(n)
+
+
+def risk_budget(banked_micro) -> np.ndarray:
+    """The most a household's orders of the next day may lose if none of them
+    were used / delivered, micro-pence, from what its trading has won so far
+    this month (``banked_micro``, realised, exact): RISK_SHARE of it plus the
+    month's stake, and never more than would take the month below
+    -STAKE_MICRO. By induction over the days (a day loses at most its budget),
+    the month's trading result stays >= -STAKE_MICRO."""
+    b = np.asarray(banked_micro, dtype=np.float64)
+    return np.maximum(np.minimum(RISK_SHARE * np.maximum(b, 0.0), b) + STAKE_MICRO, 0.0)
 
 
 def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M, fee_fixed_micro=0, fee_bp=0) -> np.ndarray:
@@ -245,6 +272,85 @@ class ValueResult:
         }
 
 
+@dataclass(frozen=True)
+class MonthSettlement:
+    """What the replay needs of a month's settlement, per member (pence unless
+    _wh): the same figures as `settlement.settle_batch` summed over the
+    month's periods (tested), without its P x M x 4 lines."""
+
+    bought_wh: np.ndarray  # P x M
+    sold_wh: np.ndarray  # P x M
+    fees: np.ndarray  # M
+    discount: np.ndarray  # M
+    rent: int
+    fund_cut: int
+
+
+def settle_month(
+    *,
+    import_wh: np.ndarray,
+    export_wh: np.ndarray,
+    trade_period: np.ndarray,
+    trade_buyer: np.ndarray,
+    trade_seller: np.ndarray,
+    trade_qty: np.ndarray,
+    trade_buyer_price: np.ndarray,
+    trade_seller_price: np.ndarray,
+    import_price: np.ndarray,
+    fee_fixed_micro: int,
+    fee_bp: int,
+    fund_share_bp: int,
+    social_bp: int,
+    fuel_poor: np.ndarray,
+) -> MonthSettlement:
+    """A month of periods (P x M meter data, trades by period) settled as
+    `settlement.settle_batch` does with one rule version and no tolerance
+    band: each trade side and each fee / discount line rounded on its own.
+    Only the cells with trades (fees) and the fuel-poor members (discount)
+    are touched."""
+    P, M = import_wh.shape
+    tp = np.asarray(trade_period, dtype=np.int64)
+    tb = np.asarray(trade_buyer, dtype=np.int64)
+    ts = np.asarray(trade_seller, dtype=np.int64)
+    tq = np.asarray(trade_qty, dtype=np.int64)
+    be = tq * np.asarray(trade_buyer_price, dtype=np.int64)
+    se = tq * np.asarray(trade_seller_price, dtype=np.int64)
+    cell_b, cell_s = tp * M + tb, tp * M + ts
+    bought = np.bincount(cell_b, weights=tq, minlength=P * M).astype(np.int64).reshape(P, M)
+    sold = np.bincount(cell_s, weights=tq, minlength=P * M).astype(np.int64).reshape(P, M)
+    buy_p = settlement._rhu(be)
+    rent = int(buy_p.sum() - settlement._rhu(se).sum())
+
+    fees_m = np.zeros(M, dtype=np.int64)
+    fee_total = np.zeros(P, dtype=np.int64)
+    if (fee_fixed_micro > 0 or fee_bp > 0) and len(tq):
+        cells = np.concatenate((cell_b, cell_s))
+        vals = fee_fixed_micro + np.concatenate((be, se)) * fee_bp // BP
+        uc, inv = np.unique(cells, return_inverse=True)
+        fe = np.zeros(len(uc), dtype=np.int64)
+        np.add.at(fe, inv, vals)
+        line = settlement._rhu(fe)
+        np.add.at(fees_m, uc % M, line)
+        np.add.at(fee_total, uc // M, line)
+    a = fee_total * MICRO * fund_share_bp // BP
+    b = fee_total * MICRO * (BP - fund_share_bp) // BP
+    fa, fb = a // MICRO, b // MICRO
+    left = fee_total - fa - fb
+    fund_cut = int((fa + (left >= 2) + ((left == 1) & (a - fa * MICRO >= b - fb * MICRO))).sum())
+
+    disc = np.zeros(M, dtype=np.int64)
+    poor = np.flatnonzero(np.asarray(fuel_poor, dtype=bool))
+    if len(poor) and social_bp > 0:
+        lc = np.zeros(P * M, dtype=np.int64)
+        np.add.at(lc, cell_b, buy_p)
+        lc = lc.reshape(P, M)[:, poor]
+        ip = np.asarray(import_price, dtype=np.int64)[:, None]
+        imp_p, exp_p = import_wh[:, poor], export_wh[:, poor]
+        spent = lc * MICRO + np.maximum(imp_p - bought[:, poor], 0) * ip + np.maximum(sold[:, poor] - exp_p, 0) * ip
+        disc[poor] = settlement._rhu(spent * social_bp // BP).sum(axis=0)
+    return MonthSettlement(bought, sold, fees_m, disc, rent, fund_cut)
+
+
 def _ticks(d: Decimal | float) -> int:
     return int((Decimal(str(d)) * clearing.PRICE_SCALE).to_integral_value())
 
@@ -325,7 +431,10 @@ def replay(
     ema_expected = np.zeros(len(mem))
     ema_real = np.zeros(len(mem))
     traded_days = np.zeros(len(mem), dtype=np.int64)
-    month_now, banked = -1, np.zeros(len(mem))  # micro-pence won by trading this month
+    month_now = -1
+    # micro-pence won by trading this month, as far as the agent knows (metered
+    # periods), and the trades not yet metered: (period, result, worst case)
+    budget_month, banked, pending = -1, np.zeros(len(mem)), []
     fee_month = np.zeros(len(mem))  # and its days' share of the membership fee
     t_period, t_buyer, t_seller, t_qty, t_bp, t_sp = ([] for _ in range(6))
     for d in range(1, days):
@@ -344,8 +453,8 @@ def replay(
             if first >= 0:
                 recent = np.moveaxis(windows[first : first + ppd], -1, 0)  # (WINDOW, ppd, n_wind)
         mi = int(calendar.month[d * ppd])
-        if mi != month_now:  # a new month: nothing won in it yet
-            month_now, banked, fee_month = mi, np.zeros(len(mem)), np.zeros(len(mem))
+        if mi != month_now:  # a new month: no membership fee paid in it yet
+            month_now, fee_month = mi, np.zeros(len(mem))
         # 1. quantities: the newsvendor quantile of the history, and its floor
         # (what every day of the history imported / exported at that time)
         bf = np.zeros((ppd, len(mem)), dtype=np.int64)
@@ -373,8 +482,6 @@ def replay(
             # at export, or sold at the limit and bought in at the import price
             risk_b[rows] = bid_p * (1 + fee_bp / BP) - ep
             risk_o[rows] = ip - off_p * (1 - fee_bp / BP)
-        # 2. risk: the part above the floors gambles only what this month's trading has won
-        bq, oq = within_budget(bq, oq, bf, of, bid_risk=risk_b, offer_risk=risk_o, budget=RISK_SHARE * banked)
         # 3. each order pays its way, and the day pays its share of the membership fee
         for peak in (False, True):
             rows = np.flatnonzero(peak_day[d] == peak)
@@ -416,13 +523,34 @@ def replay(
         trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0) & ahead
         bq[:, ~trades_today] = 0
         oq[:, ~trades_today] = 0
-        first_trade = len(t_period)
+        realised = np.zeros(len(mem))
         asked = {"bid": 0, "offer": 0}
         got = 0
         filled_orders = {"bid": 0, "offer": 0}
         for slot in range(ppd):
             p = d * ppd + slot
-            bid_p, off_p, _, _, _, _, _, _ = regimes[bool(calendar.peak[p])]
+            peak = bool(calendar.peak[p])
+            bid_p, off_p, _, _, min_wh, ip, _, _ = regimes[peak]
+            # 2. risk: every Wh ordered, floors first, within what this month's
+            # trading has won by the last reading the agent has (LEAD periods
+            # back), less the worst case of its trades not yet metered
+            if int(calendar.month[p]) != budget_month:  # a new month: nothing won in it yet
+                budget_month, banked, pending = int(calendar.month[p]), np.zeros(len(mem)), []
+            while pending and pending[0][0] <= p - LEAD:
+                banked = banked + pending.pop(0)[1]
+            if bq[slot].any() or oq[slot].any():
+                room = risk_budget(banked) - sum(w for _, _, w in pending)
+                b_s, o_s = within_budget(
+                    bq[slot][None],
+                    oq[slot][None],
+                    bf[slot][None],
+                    of[slot][None],
+                    bid_risk=risk_b[slot][None],
+                    offer_risk=risk_o[slot][None],
+                    budget=room,
+                )
+                bq[slot] = np.where(b_s[0] >= min_wh, b_s[0], 0)
+                oq[slot] = np.where(o_s[0] >= min_wh, o_s[0], 0)
             b = np.flatnonzero(bq[slot] > 0)
             o = np.flatnonzero(oq[slot] > 0)
             asked["bid"] += int(bq[slot][b].sum())
@@ -438,36 +566,41 @@ def replay(
                 seq=_queue(p, n),
             )
             res = clearing.clear(book, mechanism=rules.mechanism, match_tariff=tariff, network=network)
-            if len(res.trade_qty_wh) == 0:
+            q = res.trade_qty_wh
+            if len(q) == 0:
                 continue
-            got += int(res.trade_qty_wh.sum())
-            filled_orders["bid"] += len(np.unique(res.trade_bid))
-            filled_orders["offer"] += len(np.unique(res.trade_offer))
-            who = np.concatenate((mem[b], mem[o]))
-            t_period.append(np.full(len(res.trade_qty_wh), p, dtype=np.int64))
-            t_buyer.append(who[res.trade_bid])
-            t_seller.append(who[res.trade_offer])
-            t_qty.append(res.trade_qty_wh)
+            got += int(q.sum())
+            filled_orders["bid"] += int(np.count_nonzero(np.bincount(res.trade_bid)))
+            filled_orders["offer"] += int(np.count_nonzero(np.bincount(res.trade_offer)))
+            local = np.concatenate((b, o))
+            lb, ls = local[res.trade_bid], local[res.trade_offer]
+            t_period.append(np.full(len(q), p, dtype=np.int64))
+            t_buyer.append(mem[lb])
+            t_seller.append(mem[ls])
+            t_qty.append(q)
             t_bp.append(res.trade_buyer_price)
             t_sp.append(res.trade_seller_price)
-        # the day's realised trading result per member, exact (what its statement will say)
-        if len(t_period) > first_trade:
-            realised = _realised_gain(
-                net[d * ppd : (d + 1) * ppd],
-                np.concatenate(t_period[first_trade:]) - d * ppd,
-                np.concatenate(t_buyer[first_trade:]),
-                np.concatenate(t_seller[first_trade:]),
-                np.concatenate(t_qty[first_trade:]),
-                np.concatenate(t_bp[first_trade:]),
-                np.concatenate(t_sp[first_trade:]),
-                ip_day=np.where(peak_day[d], ip_peak, ip_off),
+            # the period's realised result per member, exact (what its statement will
+            # say), known LEAD periods later; until then its worst case is held back
+            g = _realised_gain(
+                net[p : p + 1],
+                np.zeros(len(q), dtype=np.int64),
+                mem[lb],
+                mem[ls],
+                q,
+                res.trade_buyer_price,
+                res.trade_seller_price,
+                ip_day=[ip],
                 ep=ep,
                 M=M,
                 fee_fixed_micro=fee_fixed_micro,
                 fee_bp=fee_bp,
             )[mem]
-        else:
-            realised = np.zeros(len(mem))
+            worst = np.zeros(len(mem))
+            np.add.at(worst, lb, q * np.maximum(risk_b[slot][lb], 0))
+            np.add.at(worst, ls, q * np.maximum(risk_o[slot][ls], 0))
+            pending.append((p, g, worst))
+            realised += g
         did = trades_today & ((bq > 0).any(axis=0) | (oq > 0).any(axis=0))
         ema_expected = np.where(did, (1 - EMA) * ema_expected + EMA * gain, ema_expected)
         ema_real = np.where(did, (1 - EMA) * ema_real + EMA * realised, ema_real)
@@ -475,7 +608,6 @@ def replay(
         low = ~did & (ema_real < 0.25 * ema_expected)
         ema_real = np.where(low, ema_real + 0.05 * (0.25 * ema_expected - ema_real), ema_real)
         traded_days += did
-        banked += realised
         fee_month += did * day_fee
         for side in ("bid", "offer"):
             if asked[side]:
@@ -519,8 +651,7 @@ def replay(
             continue
         p0, p1 = int(sel[0]), int(sel[-1]) + 1
         tsel = (tp >= p0) & (tp < p1)
-        Pm = p1 - p0
-        r = settlement.settle_batch(
+        r = settle_month(
             import_wh=imp[p0:p1],
             export_wh=exp[p0:p1],
             trade_period=tp[tsel] - p0,
@@ -530,11 +661,10 @@ def replay(
             trade_buyer_price=tbp[tsel],
             trade_seller_price=tsp[tsel],
             import_price=ip_per[p0:p1],
-            export_price=np.full(Pm, ep),
-            fee_fixed_micro=np.full(Pm, fee_fixed_micro),
-            fee_bp=np.full(Pm, fee_bp),
-            fund_share_bp=np.full(Pm, int(Decimal(rules.fund_share_pct) * 100)),
-            social_bp=np.full(Pm, int(Decimal(rules.social_discount_pct) * 100)),
+            fee_fixed_micro=fee_fixed_micro,
+            fee_bp=fee_bp,
+            fund_share_bp=int(Decimal(rules.fund_share_pct) * 100),
+            social_bp=int(Decimal(rules.social_discount_pct) * 100),
             fuel_poor=poor,
         )
         # exact values (micro-pence) for the "before fees" comparison
@@ -573,8 +703,8 @@ def replay(
             ],
             dtype=np.int64,
         )
-        fees = r.fees.sum(axis=0)
-        disc = r.discount.sum(axis=0)
+        fees = r.fees
+        disc = r.discount
         # the month's bill: trading and supplier lines exact (a household that
         # does not trade pays exactly the supplier's bill, without the pennies
         # that per-period rounding moves between members), then the fees and
@@ -596,8 +726,8 @@ def replay(
         month_before[mi] = sup_only - before
         month_after[mi] = sup_only - bill_after
         month_matched[mi] = int(tq[tsel].sum())
-        fund += int(r.rent.sum() + r.fund_cut.sum() - disc.sum())
-        operator += int(fees.sum() - r.fund_cut.sum() + memb.sum())
+        fund += r.rent + r.fund_cut - int(disc.sum())
+        operator += int(fees.sum()) - r.fund_cut + int(memb.sum())
 
     # CO2 of what each member imports: supplier at grid intensity, local at its source's
     used_local = np.minimum(out["bought"], imp.sum(axis=0))
