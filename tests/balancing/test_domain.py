@@ -49,8 +49,12 @@ def fleets(draw):
     imp=st.integers(0, 60_000),
     exp=st.integers(0, 60_000),
     margin=st.integers(0, 3_000),
+    deadband=st.sampled_from([0, 500]),
+    peak_cap=st.none() | st.integers(0, 60_000),
 )
-def test_the_corrective_step_never_moves_the_segment_further_past_a_limit(fleet, measured, target, imp, exp, margin):
+def test_the_corrective_step_never_moves_the_segment_further_past_a_limit(
+    fleet, measured, target, imp, exp, margin, deadband, peak_cap
+):
     r = corrective.correct(
         measured_net_w=measured,
         target_net_w=target,
@@ -59,9 +63,14 @@ def test_the_corrective_step_never_moves_the_segment_further_past_a_limit(fleet,
         fleet=fleet,
         horizon_s=60,
         margin_w=margin,
+        deadband_w=deadband,
+        peak_cap_w=peak_cap,
     )
     n = len(fleet.setpoint_w)
     tol = n  # integer rounding: at most 1 W per battery
+    if peak_cap is not None and measured > max(peak_cap, target):
+        # above the billed peak (and the plan) the step never adds import, whatever the deadband
+        assert r.predicted_net_w <= measured + tol
     if measured <= imp:
         assert r.predicted_net_w <= max(imp, measured) + tol
     else:
@@ -95,6 +104,52 @@ def test_the_correction_is_split_in_proportion_to_headroom():
     )
     assert r.setpoint_w.tolist() == [-500, -1_000, -2_000]
     assert r.predicted_net_w == 6_500 and not r.at_limit
+
+
+def test_import_over_the_billed_peak_is_corrected_inside_the_deadband():
+    # 20 homes' batteries charging at night: the plan imports 14.0 kW, this year's billed peak is 14.2 kW,
+    # a kettle takes the estate to 14.5 kW: inside a 500 W deadband, but a new billed peak costs a year's £/kW
+    fleet = corrective.Fleet(
+        setpoint_w=np.full(4, 2_500.0),
+        max_charge_w=np.full(4, 5_000.0),
+        max_discharge_w=np.full(4, 5_000.0),
+        stored_wh=np.full(4, 5_000.0),
+        capacity_wh=np.full(4, 13_500.0),
+        reserve_wh=np.full(4, 1_350.0),
+        efficiency=np.full(4, 0.95),
+        available=np.ones(4, bool),
+    )
+    args = dict(measured_net_w=14_500, target_net_w=14_000, import_limit_w=45_000, export_limit_w=60_000, fleet=fleet)
+    assert corrective.correct(**args, deadband_w=500).correction_w == 0  # without the cap: within the deadband
+    r = corrective.correct(**args, deadband_w=500, peak_cap_w=14_200)
+    assert r.predicted_net_w == 14_000 and r.setpoint_w.tolist() == [2_375] * 4
+    # under the billed peak the deadband stands (no command churn for a few hundred watts)
+    assert corrective.correct(**args, deadband_w=500, peak_cap_w=15_000).correction_w == 0
+
+
+def test_the_estate_s_batteries_never_leave_it_a_higher_billed_peak_than_doing_nothing():
+    """A January working week of the estate under the controller (the simulator's homes, the MPC every
+    15 minutes, the corrective step every 5): charging at the night rate must not raise the year's billed
+    peak above what the homes would have set with idle batteries. (It did: each night's charging ran a few
+    hundred watts over a plan made to the billed peak, the next plan took the new peak as paid for, and
+    the peak climbed night after night, 9.2 kW to 16.8 kW in a week for 20 homes.)"""
+    from datetime import UTC, datetime, timedelta
+
+    from assets.domain.home import SimSite
+    from vpp.balancing import estate_sim
+
+    start = datetime(2026, 1, 12, tzinfo=UTC)
+    sims = [SimSite(s) for s in estate_sim.estate_specs(8)]
+    run = estate_sim.simulate(
+        sims, start=start, end=start + timedelta(days=5), import_limit_w=20_000, export_limit_w=25_000, margin_w=1_000
+    )
+    q = len(run.at) // 3 * 3  # 5-minute rows to quarter-hours, as the KPIs (and the bill) measure
+    net = run.net_w[:q].reshape(-1, 3).mean(axis=1)
+    idle = (run.net_w - run.battery_w)[:q].reshape(-1, 3).mean(axis=1)
+    assert net.max() <= idle.max()
+    # and the batteries did work: the red band's import fell
+    red = np.array(tariff.red_band([t.astimezone(estate_sim.LONDON) for t in run.at[:q:3]]))
+    assert net[red].sum() < 0.5 * idle[red].sum()
 
 
 def test_with_no_headroom_left_the_step_says_so_and_sends_nothing_new():

@@ -51,6 +51,7 @@ COMMAND_LEASE = timedelta(minutes=5)  # a controller that stops leaves the batte
 RESEND_BEFORE = timedelta(minutes=2)  # renew a lease this long before it runs out
 SETPOINT_CHANGE_W = 100  # smaller changes are not worth a command
 CAPACITY_GBP_PER_KW_YEAR = Decimal("50")  # seed 002 C.8: TNUoS ~£50/kW p.a.
+PEAK_MARGIN_W = 1_000  # the plan keeps this far under the billed peak (for the demand no forecast sees)
 
 
 # --- set-up ------------------------------------------------------------------------------
@@ -362,6 +363,7 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         objective=segment.objective,
         capacity_charge_p_per_kw=cap_p,
         billed_peak_w=billed_peak,
+        peak_margin_w=PEAK_MARGIN_W,
         commitments=commitments,
     )
     device_order["commitments"] = summary
@@ -629,6 +631,8 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
         available=np.array(available, dtype=bool),
     )
     goal = target if target is not None else float(np.clip(measured, -exp, imp))
+    # import above this year's billed peak costs the whole year's capacity charge: the step corrects it at once
+    billed_peak = selectors.billed_peak_w(segment, now=now) or None
 
     def battery_step(expected_flex_w: float) -> corrective.Correction:
         # the batteries steer to the plan less what the flexible loads are about to change themselves;
@@ -642,6 +646,7 @@ def control_step(*, segment: Segment, now: datetime | None = None, send: bool = 
             horizon_s=COMMAND_LEASE.total_seconds(),
             margin_w=segment.margin_w,
             deadband_w=500,
+            peak_cap_w=billed_peak,
         )
 
     proposals = _flex_proposals(

@@ -172,6 +172,9 @@ class Problem:
     # the peak import already billed this charging year (W): a capacity charge is set by the year's highest
     # peak, so only import above it costs ``capacity_charge_p_per_kw`` (then the full annual £/kW, in p)
     billed_peak_w: float | None = None
+    # what the plan keeps below the billed peak for the demand it cannot foresee: a plan that imports exactly
+    # the billed peak is exceeded by the first kettle, and each excess becomes next year's bill
+    peak_margin_w: float = 0.0
 
     @property
     def steps(self) -> int:
@@ -312,7 +315,8 @@ def solve(p: Problem) -> Schedule:
     c[so : so + T] = BREACH_PENALTY_P * kwh
     c[pk] = peak_weight / 1000.0
     if p.billed_peak_w is not None:
-        lo[pk] = max(float(p.billed_peak_w), 0.0)  # import up to the billed peak is already paid for
+        # import up to the billed peak (less the margin for what the forecast misses) is already paid for
+        lo[pk] = max(float(p.billed_peak_w) - max(float(p.peak_margin_w), 0.0), 0.0)
     if nb:
         b = p.batteries
         c[bc : bc + nb * T] = CYCLE_COST_P * kwh
