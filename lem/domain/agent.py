@@ -155,11 +155,14 @@ def expected_gain_micro(
     h = np.asarray(history_net_wh, dtype=np.float64)
     if h.shape[0] == 0:
         return np.zeros(h.shape[1:])
-    imp, exp = np.maximum(h, 0.0), np.maximum(-h, 0.0)
     b, o = np.asarray(bid_wh, dtype=np.float64), np.asarray(offer_wh, dtype=np.float64)
-    buy = np.minimum(imp, b) * (import_price - bid_local) - np.maximum(b - imp, 0) * (bid_local - export_price)
-    sell = np.minimum(exp, o) * (offer_local - export_price) - np.maximum(o - exp, 0) * (import_price - offer_local)
-    return (buy * (b > 0) + sell * (o > 0)).mean(axis=0)
+    # a Wh bought and not used: min(import, b) used, b - that spilled; so the
+    # gain is (import - export) x E[min(import, b)] - b x (local - export); the
+    # same for an offer. With b = 0 (o = 0) its side is 0.
+    used = np.clip(h, 0.0, b).mean(axis=0)
+    delivered = np.clip(-h, 0.0, o).mean(axis=0)
+    spread = import_price - export_price
+    return spread * (used + delivered) - b * (bid_local - export_price) - o * (import_price - offer_local)
 
 
 def floor_quantities(

@@ -68,7 +68,7 @@ RISK_SHARE = 0.5  # of what a household's trading has won this month, the most a
 # yet any such miss is a loss; an agent risking nothing never trades. So the
 # guarantee is a bound: every Wh it orders, floors included, is within
 # `risk_budget`, and a month ends at worst STAKE_MICRO below the supplier alone
-# (fees aside; rounded, 1p). Issue 17.
+# (fees aside; its statement, rounded, at worst 1p). Issue 17.
 STAKE_MICRO = MICRO
 LEAD = 2  # periods between the last reading an agent has and the period it trades
 
@@ -89,38 +89,40 @@ def _queue(period: int, n: int) -> np.ndarray:
 
 
 def risk_budget(banked_micro) -> np.ndarray:
-    """The most a household's orders of the next day may lose if none of them
+    """The most a household's orders not yet metered may lose if none of them
     were used / delivered, micro-pence, from what its trading has won so far
     this month (``banked_micro``, realised, exact): RISK_SHARE of it plus the
-    month's stake, and never more than would take the month below
-    -STAKE_MICRO. By induction over the days (a day loses at most its budget),
-    the month's trading result stays >= -STAKE_MICRO."""
+    month's stake, or what is left of the stake once the month is below zero.
+    By induction over the periods (trades lose at most their worst case), the
+    month's trading result stays >= -STAKE_MICRO."""
     b = np.asarray(banked_micro, dtype=np.float64)
     return np.maximum(np.minimum(RISK_SHARE * np.maximum(b, 0.0), b) + STAKE_MICRO, 0.0)
 
 
-def _realised_gain(net_day, tp, tb, ts, tq, tbp, tsp, *, ip_day, ep, M, fee_fixed_micro=0, fee_bp=0) -> np.ndarray:
-    """Micro-pence each site gained by trading over one day's periods against
-    the supplier alone (settlement's rules: spill at export, shortfall at
-    import), after the trade fees its statement will show."""
-    n = net_day.shape[0]
-    imp, exp = np.maximum(net_day, 0), np.maximum(-net_day, 0)
-    bought = np.zeros((n, M), dtype=np.int64)
-    sold = np.zeros((n, M), dtype=np.int64)
-    np.add.at(bought, (tp, tb), tq)
-    np.add.at(sold, (tp, ts), tq)
-    paid = np.zeros(M, dtype=np.int64)
-    got = np.zeros(M, dtype=np.int64)
-    np.add.at(paid, tb, tq * tbp)
-    np.add.at(got, ts, tq * tsp)
-    ipc = np.asarray(ip_day, dtype=np.int64)[:, None]
-    buy = (np.minimum(bought, imp) * ipc + np.maximum(bought - imp, 0) * ep).sum(axis=0) - paid
-    sell = got - (np.minimum(sold, exp) * ep + np.maximum(sold - exp, 0) * ipc).sum(axis=0)
-    fees = np.zeros(M, dtype=np.float64)
+def _period_gain(net_p, lb, ls, q, bp, sp, *, ip, ep, fee_fixed_micro=0, fee_bp=0):
+    """Micro-pence each member that traded in one period gained against the
+    supplier alone (settlement's rules: spill at export, shortfall at import),
+    after the trade fees its statement will show: (their positions, gains).
+    ``net_p``: the period's net import per member; ``lb``/``ls``: buyer /
+    seller positions of each trade; prices in ticks."""
+    who, inv = np.unique(np.concatenate((lb, ls)), return_inverse=True)
+    k = len(who)
+    ib, is_ = inv[: len(lb)], inv[len(lb) :]
+    qf = q.astype(np.float64)
+    bought = np.bincount(ib, qf, k).astype(np.int64)
+    sold = np.bincount(is_, qf, k).astype(np.int64)
+    paid = np.bincount(ib, qf * bp, k).astype(np.int64)
+    got = np.bincount(is_, qf * sp, k).astype(np.int64)
+    n = net_p[who]
+    imp, exp = np.maximum(n, 0), np.maximum(-n, 0)
+    g = (np.minimum(bought, imp) * ip + np.maximum(bought - imp, 0) * ep - paid) + (
+        got - (np.minimum(sold, exp) * ep + np.maximum(sold - exp, 0) * ip)
+    )
+    g = g.astype(np.float64)
     if fee_fixed_micro or fee_bp:
-        np.add.at(fees, tb, fee_fixed_micro + tq * tbp * fee_bp / BP)
-        np.add.at(fees, ts, fee_fixed_micro + tq * tsp * fee_bp / BP)
-    return (buy + sell).astype(np.float64) - fees
+        g -= np.bincount(ib, fee_fixed_micro + qf * bp * fee_bp / BP, k)
+        g -= np.bincount(is_, fee_fixed_micro + qf * sp * fee_bp / BP, k)
+    return who, g
 
 
 class ValueError_(ValueError):
@@ -434,7 +436,7 @@ def replay(
     month_now = -1
     # micro-pence won by trading this month, as far as the agent knows (metered
     # periods), and the trades not yet metered: (period, result, worst case)
-    budget_month, banked, pending = -1, np.zeros(len(mem)), []
+    budget_month, banked, pending, pending_w = -1, np.zeros(len(mem)), [], np.zeros(len(mem))
     fee_month = np.zeros(len(mem))  # and its days' share of the membership fee
     t_period, t_buyer, t_seller, t_qty, t_bp, t_sp = ([] for _ in range(6))
     for d in range(1, days):
@@ -467,7 +469,9 @@ def replay(
                 continue
             bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
             b_, o_ = quantile_quantities(hist[:, rows], qb, qo)
-            bf_, of_ = floor_quantities(hist[:, rows], b_, o_)
+            if len(hist) < history_days:  # a few days say little: no order until a week is metered
+                b_, o_ = np.zeros_like(b_), np.zeros_like(o_)
+            bf_, of_ = floor_quantities(hist[:, rows], b_, o_, min_days=history_days)
             if recent is not None:
                 b_w, o_w = quantile_quantities(recent[:, rows], _at(qb, wind), _at(qo, wind))
                 b_[:, wind], o_[:, wind] = b_w, o_w
@@ -527,30 +531,45 @@ def replay(
         asked = {"bid": 0, "offer": 0}
         got = 0
         filled_orders = {"bid": 0, "offer": 0}
+        # 2. risk: every Wh ordered, floors first, within what this month's trading
+        # has won by the last reading the agent has (LEAD periods back), less the
+        # worst case of its trades not yet metered. A member whose whole day fits
+        # is cleared for the day at once; the others are cut period by period.
+        day_months = calendar.month[d * ppd : (d + 1) * ppd]
+        ladder = np.flatnonzero(bq.any(axis=0) | oq.any(axis=0))
+        if day_months[0] == day_months[-1] == budget_month and len(ladder):
+            w_day = (
+                bq[:, ladder] * np.maximum(risk_b[:, ladder], 0) + oq[:, ladder] * np.maximum(risk_o[:, ladder], 0)
+            ).sum(axis=0)
+            ladder = ladder[w_day > risk_budget(banked[ladder]) - pending_w[ladder]]
         for slot in range(ppd):
             p = d * ppd + slot
             peak = bool(calendar.peak[p])
             bid_p, off_p, _, _, min_wh, ip, _, _ = regimes[peak]
-            # 2. risk: every Wh ordered, floors first, within what this month's
-            # trading has won by the last reading the agent has (LEAD periods
-            # back), less the worst case of its trades not yet metered
             if int(calendar.month[p]) != budget_month:  # a new month: nothing won in it yet
                 budget_month, banked, pending = int(calendar.month[p]), np.zeros(len(mem)), []
+                pending_w = np.zeros(len(mem))
+                ladder = np.flatnonzero(bq.any(axis=0) | oq.any(axis=0))
             while pending and pending[0][0] <= p - LEAD:
-                banked = banked + pending.pop(0)[1]
-            if bq[slot].any() or oq[slot].any():
-                room = risk_budget(banked) - sum(w for _, _, w in pending)
-                b_s, o_s = within_budget(
-                    bq[slot][None],
-                    oq[slot][None],
-                    bf[slot][None],
-                    of[slot][None],
-                    bid_risk=risk_b[slot][None],
-                    offer_risk=risk_o[slot][None],
-                    budget=room,
-                )
-                bq[slot] = np.where(b_s[0] >= min_wh, b_s[0], 0)
-                oq[slot] = np.where(o_s[0] >= min_wh, o_s[0], 0)
+                _, g_, w_, who_ = pending.pop(0)
+                banked[who_] += g_
+                pending_w[who_] -= w_
+            if len(ladder):
+                L = ladder
+                bl_, ol_ = bq[slot, L], oq[slot, L]
+                if bl_.any() or ol_.any():
+                    b_s, o_s = within_budget(
+                        bl_[None],
+                        ol_[None],
+                        bf[slot, L][None],
+                        of[slot, L][None],
+                        bid_risk=risk_b[slot, L][None],
+                        offer_risk=risk_o[slot, L][None],
+                        budget=risk_budget(banked[L]) - pending_w[L],
+                    )
+                    mw = _at(min_wh, L)
+                    bq[slot, L] = np.where(b_s[0] >= mw, b_s[0], 0)
+                    oq[slot, L] = np.where(o_s[0] >= mw, o_s[0], 0)
             b = np.flatnonzero(bq[slot] > 0)
             o = np.flatnonzero(oq[slot] > 0)
             asked["bid"] += int(bq[slot][b].sum())
@@ -582,25 +601,25 @@ def replay(
             t_sp.append(res.trade_seller_price)
             # the period's realised result per member, exact (what its statement will
             # say), known LEAD periods later; until then its worst case is held back
-            g = _realised_gain(
-                net[p : p + 1],
-                np.zeros(len(q), dtype=np.int64),
-                mem[lb],
-                mem[ls],
+            who_, g = _period_gain(
+                net[p, mem],
+                lb,
+                ls,
                 q,
                 res.trade_buyer_price,
                 res.trade_seller_price,
-                ip_day=[ip],
+                ip=ip,
                 ep=ep,
-                M=M,
                 fee_fixed_micro=fee_fixed_micro,
                 fee_bp=fee_bp,
-            )[mem]
-            worst = np.zeros(len(mem))
-            np.add.at(worst, lb, q * np.maximum(risk_b[slot][lb], 0))
-            np.add.at(worst, ls, q * np.maximum(risk_o[slot][ls], 0))
-            pending.append((p, g, worst))
-            realised += g
+            )
+            w_ = np.zeros(len(mem))
+            np.add.at(w_, lb, q * np.maximum(risk_b[slot][lb], 0))
+            np.add.at(w_, ls, q * np.maximum(risk_o[slot][ls], 0))
+            w_ = w_[who_]
+            pending.append((p, g, w_, who_))
+            pending_w[who_] += w_
+            realised[who_] += g
         did = trades_today & ((bq > 0).any(axis=0) | (oq > 0).any(axis=0))
         ema_expected = np.where(did, (1 - EMA) * ema_expected + EMA * gain, ema_expected)
         ema_real = np.where(did, (1 - EMA) * ema_real + EMA * realised, ema_real)
