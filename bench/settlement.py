@@ -4,8 +4,11 @@ Settles one month of half-hourly meter data for 1,000 sites (1.44 M
 readings) on PostgreSQL, end to end: read the readings and the month's
 trades, settle every period against the backstop prices with fees and the
 social tariff (``lem.batch.settlement_settle_range``, penny-identical to the
-per-period service), write 1.44 M settlement lines (one binary COPY) and post
-one balanced, hash-chained ledger entry per local day. Setup (sites, readings
+per-period service), write one settlement line per member and local day
+(31,000, one binary COPY; each run keeps its packed inputs) and post one
+balanced, hash-chained ledger entry per local day. Afterwards (timed
+separately): one member's month of half-hourly detail settled again on demand
+from the runs' inputs (what the statement CSV shows). Setup (sites, readings
 written with COPY, ~36k trades from cleared midday periods) is not timed. The
 ledger is verified afterwards (timed separately). The machine's 1-minute load
 average before and after the timed part is reported with the figure.
@@ -139,6 +142,8 @@ def main(argv=None) -> None:
     setup_django(db)
     from community.selectors import ledger_verify
     from lem.batch import settlement_settle_range
+    from lem.models import SettlementLine
+    from lem.selectors import statement_periods
 
     start = datetime(2026, 6, 1, tzinfo=UTC)
     t0 = time.perf_counter()
@@ -155,6 +160,12 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     v = ledger_verify(market.community)
     verify_s = time.perf_counter() - t0
+    member = market.participants.order_by("pk").first()
+    t0 = time.perf_counter()
+    detail = statement_periods(member, start, end)
+    detail_s = time.perf_counter() - t0
+    day_lines = SettlementLine.objects.filter(participant=member)
+    assert sum(x.total for x in detail) == sum(x.total for x in day_lines), "detail and day lines disagree"
     print(
         json.dumps(
             {
@@ -172,6 +183,9 @@ def main(argv=None) -> None:
                     "ledger_ok": v.ok,
                     "ledger_lines": v.lines,
                     "verify_seconds": round(verify_s, 1),
+                    "lines": SettlementLine.objects.filter(participant__market=market).count(),
+                    "one_member_month_detail_seconds": round(detail_s, 2),
+                    "one_member_month_periods": len(detail),
                     "python_cpu_seconds": round(cpu_s, 2),
                     "load_average_1m": [round(load_before, 2), round(load_after, 2)],
                     "goal_seconds": 10,
