@@ -411,6 +411,19 @@ def replay(
         min_wh = np.maximum(MIN_ORDER_WH, np.ceil(2 * fee_fixed_micro / margin)).astype(np.int64)
         regimes[peak] = (bid_p.astype(np.int64), off_p.astype(np.int64), qb, qo, min_wh, ip, bid_local, off_local)
 
+    day_regimes: dict[bytes, tuple] = {}
+
+    def day_regime(peak_rows: np.ndarray) -> tuple:
+        """The regimes' figures per period of a day and member (ppd x members)."""
+        key = peak_rows.tobytes()
+        if key not in day_regimes:
+            col = peak_rows[:, None]
+            day_regimes[key] = tuple(
+                np.where(col, np.broadcast_to(pk_, (len(mem),)), np.broadcast_to(op_, (len(mem),)))
+                for pk_, op_ in zip(regimes[True], regimes[False], strict=True)
+            )
+        return day_regimes[key]
+
     # day by day: the agents' quantities (the same time of day on the previous
     # days), whether a day is worth its share of the membership fee, clearing
     days = P // ppd
@@ -444,9 +457,6 @@ def replay(
             say(0.05 + 0.75 * d / days, "agents and clearing")
         hist = net_days[max(d - history_days, 0) : d]
         spare = spare_days[d] if spare_days is not None else 0
-        bq = np.zeros((ppd, len(mem)), dtype=np.int64)
-        oq = np.zeros((ppd, len(mem)), dtype=np.int64)
-        gain = np.zeros(len(mem))
         recent = None
         if len(wind):
             # wind changes by the hour, not by the time of day: its agent looks at
@@ -458,64 +468,53 @@ def replay(
         if mi != month_now:  # a new month: no membership fee paid in it yet
             month_now, fee_month = mi, np.zeros(len(mem))
         # 1. quantities: the newsvendor quantile of the history, and its floor
-        # (what every day of the history imported / exported at that time)
-        bf = np.zeros((ppd, len(mem)), dtype=np.int64)
-        of = np.zeros((ppd, len(mem)), dtype=np.int64)
-        risk_b = np.zeros((ppd, len(mem)))
-        risk_o = np.zeros((ppd, len(mem)))
-        for peak in (False, True):
-            rows = np.flatnonzero(peak_day[d] == peak)
-            if len(rows) == 0:
-                continue
-            bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
-            b_, o_ = quantile_quantities(hist[:, rows], qb, qo)
-            if len(hist) < history_days:  # a few days say little: no order until a week is metered
-                b_, o_ = np.zeros_like(b_), np.zeros_like(o_)
-            bf_, of_ = floor_quantities(hist[:, rows], b_, o_, min_days=history_days)
-            if recent is not None:
-                b_w, o_w = quantile_quantities(recent[:, rows], _at(qb, wind), _at(qo, wind))
-                b_[:, wind], o_[:, wind] = b_w, o_w
-                bf_[:, wind], of_[:, wind] = floor_quantities(recent[:, rows], b_w, o_w, min_days=WINDOW)
-            if spare_days is not None:
-                b_ = np.maximum(b_ - spare[rows], 0)
-                bf_ = np.minimum(np.maximum(bf_ - spare[rows], 0), b_)
-            ok_b, ok_o = bid_p >= floor, off_p <= cap
-            bq[rows], oq[rows] = np.where(ok_b, b_, 0), np.where(ok_o, o_, 0)
-            bf[rows], of[rows] = np.where(ok_b, bf_, 0), np.where(ok_o, of_, 0)
-            # the worst a Wh above the floor can do: bought at the limit and sold back
-            # at export, or sold at the limit and bought in at the import price
-            risk_b[rows] = bid_p * (1 + fee_bp / BP) - ep
-            risk_o[rows] = ip - off_p * (1 - fee_bp / BP)
+        # (what every day of the history imported / exported at that time),
+        # the whole day at once with each period's regime (peak or not)
+        bid_p, off_p, qb, qo, min_wh, ip, bl, ol = day_regime(peak_day[d])
+        bq, oq = quantile_quantities(hist, qb, qo)
+        if len(hist) < history_days:  # a few days say little: no order until a week is metered
+            bq, oq = np.zeros_like(bq), np.zeros_like(oq)
+        bf, of = floor_quantities(hist, bq, oq, min_days=history_days)
+        if recent is not None:
+            b_w, o_w = quantile_quantities(recent, qb[:, wind], qo[:, wind])
+            bq[:, wind], oq[:, wind] = b_w, o_w
+            bf[:, wind], of[:, wind] = floor_quantities(recent, b_w, o_w, min_days=WINDOW)
+        if spare_days is not None:
+            bq = np.maximum(bq - spare, 0)
+            bf = np.minimum(np.maximum(bf - spare, 0), bq)
+        ok_b, ok_o = bid_p >= floor, off_p <= cap
+        bq, oq = np.where(ok_b, bq, 0), np.where(ok_o, oq, 0)
+        bf, of = np.where(ok_b, bf, 0), np.where(ok_o, of, 0)
+        # the worst a Wh can do: bought at the limit and sold back at export, or
+        # sold at the limit and bought in at the import price
+        risk_b = bid_p * (1 + fee_bp / BP) - ep
+        risk_o = ip - off_p * (1 - fee_bp / BP)
         # 3. each order pays its way, and the day pays its share of the membership fee
-        for peak in (False, True):
-            rows = np.flatnonzero(peak_day[d] == peak)
-            if len(rows) == 0:
-                continue
-            bid_p, off_p, qb, qo, min_wh, ip, bl, ol = regimes[peak]
-            b_ = np.where(bq[rows] >= min_wh, bq[rows], 0)
-            o_ = np.where(oq[rows] >= min_wh, oq[rows], 0)
-            g = expected_gain_micro(
-                hist[:, rows], bid_wh=b_, offer_wh=o_, import_price=ip, export_price=ep, bid_local=bl, offer_local=ol
+        bq = np.where(bq >= min_wh, bq, 0)
+        oq = np.where(oq >= min_wh, oq, 0)
+        g = expected_gain_micro(
+            hist, bid_wh=bq, offer_wh=oq, import_price=ip, export_price=ep, bid_local=bl, offer_local=ol
+        )
+        if recent is not None:
+            g[:, wind] = expected_gain_micro(
+                recent,
+                bid_wh=bq[:, wind],
+                offer_wh=oq[:, wind],
+                import_price=ip[:, wind],
+                export_price=ep,
+                bid_local=bl[:, wind],
+                offer_local=ol[:, wind],
             )
-            if recent is not None:
-                g[:, wind] = expected_gain_micro(
-                    recent[:, rows],
-                    bid_wh=b_[:, wind],
-                    offer_wh=o_[:, wind],
-                    import_price=ip,
-                    export_price=ep,
-                    bid_local=_at(bl, wind),
-                    offer_local=_at(ol, wind),
-                )
-            # its expected gain if filled covers the fixed fee of the trades a filled
-            # order splits into (how often orders fill is in the household's own
-            # track record, ``factor`` below)
-            g_b = g - fee_fixed_micro * (1 + b_ / avg_fill["offer"])
-            g_o = g - fee_fixed_micro * (1 + o_ / avg_fill["bid"])
-            b_ = np.where(g_b > 0, b_, 0)
-            o_ = np.where(g_o > 0, o_, 0)
-            bq[rows], oq[rows] = b_, o_
-            gain += (np.where(b_ > 0, g_b, 0) + np.where(o_ > 0, g_o, 0)).sum(axis=0)
+        # its expected gain if filled covers the fixed fee of the trades a filled
+        # order splits into (how often orders fill is in the household's own
+        # track record, ``factor`` below)
+        g_b = g - fee_fixed_micro * (1 + bq / avg_fill["offer"])
+        g_o = g - fee_fixed_micro * (1 + oq / avg_fill["bid"])
+        bq = np.where(g_b > 0, bq, 0)
+        oq = np.where(g_o > 0, oq, 0)
+        contrib = np.where(bq > 0, g_b, 0) + np.where(oq > 0, g_o, 0)
+        pk = peak_day[d]
+        gain = contrib[~pk].sum(axis=0) + contrib[pk].sum(axis=0)  # off-peak, then peak (as always summed)
         day_fee = monthly_fee_micro // calendar.month_days[mi]
         # the agent learns from its statements: expected gains scaled by how its
         # recent traded days actually turned out
