@@ -220,7 +220,15 @@ def run_ingest(
         log = workdir / f"bridge-{bridges}-{b}.log"
         deadline = time.monotonic() + 120
         while "connected to" not in log.read_text() and time.monotonic() < deadline:
+            if procs[b].poll() is not None:
+                break
             time.sleep(0.2)
+        if "connected to" not in log.read_text():  # a bridge that never started: say why, not a lag of nothing
+            for p in procs + [worker]:
+                p.kill()
+            raise SystemExit(
+                f"bridge {b} of {bridges} did not connect; its log ({log}) ends:\n{log.read_text()[-1500:]}"
+            )
     time.sleep(1.0)
     before = Telemetry.objects.filter(device__community=community).count()
     n = len(uids) * minutes
