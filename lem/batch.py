@@ -62,17 +62,20 @@ def _readings(market: Market, site_ids: list[int], start: datetime, end: datetim
             rows = np.array(c.fetchall(), dtype=np.int64).reshape(-1, 5)
     else:
         # Readings arrive period by period, so one meter's month is spread over
-        # the whole table: ask for the time range (one bitmap scan visits each
-        # page once; the meter ids go as int8[], which PostgreSQL searches by
-        # hash: an int2[] is searched linearly, 10 s a month) and pack the rows
-        # server-side as fixed-width big-endian records (meter int8, seconds
-        # since ``start`` int4, minutes int2, import int4, export int4), a week
-        # per value (a bytea holds up to 1 GB: ~500,000 homes' week), so
-        # Python handles no tuple per reading.
+        # the table, a page per reading. One bitmap over the (meter, period)
+        # index for all the market's meters at once visits each page holding
+        # them once, in page order, and no other community's pages. The ids go
+        # in as ARRAY(SELECT unnest(...)): with a literal array the planner
+        # prefers the (period, meter) index and reads every meter's readings
+        # in the range (3x slower with a few markets in the table). Rows are
+        # packed server-side as fixed-width big-endian records (meter int8,
+        # seconds since ``start`` int4, minutes int2, import int4, export
+        # int4), a week per value (a bytea holds up to 1 GB: ~500,000 homes'
+        # week), so Python handles no tuple per reading.
         sql = (
             "SELECT string_agg(int8send(r.meter_id) || int4send((extract(epoch FROM r.period_start) - %s)::int4) "
             "|| int2send(r.period_minutes) || int4send(r.import_wh) || int4send(r.export_wh), ''::bytea) "
-            f"FROM {r} r WHERE r.period_start >= %s AND r.period_start < %s AND r.meter_id = ANY(%s::int8[])"
+            f"FROM {r} r WHERE r.period_start >= %s AND r.period_start < %s AND r.meter_id = ANY(ARRAY(SELECT unnest(%s::int8[])))"
         )
         epoch0, blobs, a = int(start.timestamp()), [], start
         with connection.cursor() as c:
