@@ -333,9 +333,9 @@ def day_lines_add(
     """Add K periods' line figures (K x M pence / Wh, members' participant ids
     in ``members``) to their members' day lines, creating missing ones.
 
-    ``periods``: per period, +1 when it is settled for the first time, 0 when
-    a settled period's difference is added (a re-settlement adds new minus
-    old). Called inside the transaction holding the market's settlement lock,
+    ``periods`` (K, or K x M per member): +1 when the period is settled for
+    the first time, 0 when a settled period's difference is added (a
+    re-settlement adds new minus old), -1 for a member it no longer has. Called inside the transaction holding the market's settlement lock,
     so no other writer touches these rows. Returns the lines written."""
     K, M = len(period_starts), len(members)
     if not K or not M:
@@ -349,8 +349,9 @@ def day_lines_add(
     order = np.argsort(d_of_k, kind="stable")
     starts = np.searchsorted(d_of_k[order], np.arange(D))
     sums = {f: np.add.reduceat(np.asarray(figures[f], dtype=np.int64)[order], starts, axis=0) for f in sm.LINE_FIELDS}
-    count = np.zeros((D, M), dtype=np.int64)
-    count += np.bincount(d_of_k, weights=periods, minlength=D).astype(np.int64)[:, None]
+    per = np.asarray(periods, dtype=np.int64)
+    per = np.broadcast_to(per[:, None] if per.ndim == 1 else per, (K, M))
+    count = np.add.reduceat(per[order], starts, axis=0)
     run_of = np.array([run_ids[order[i]] for i in starts], dtype=np.int64)[:, None].repeat(M, axis=1)
     col = {int(m): c for c, m in enumerate(members.tolist())}
     old = SettlementLine.objects.filter(participant_id__in=col, period_start__in=days)

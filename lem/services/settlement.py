@@ -260,6 +260,7 @@ def settlement_settle_period(
         # the day's lines take the new figures, minus the old ones on a re-settlement
         from lem.batch import day_lines_add
 
+        # (a member new to the period, or no longer in it, counts one period more or less)
         _, figs = sm.settle_inputs([new])
         day_lines_add(
             market=market,
@@ -267,7 +268,7 @@ def settlement_settle_period(
             run_ids=[run.pk],
             members=new.members,
             figures=figs,
-            periods=np.array([0 if was_settled else 1]),
+            periods=(~np.isin(new.members, old.members) if old is not None else np.ones(len(new.members)))[None, :],
         )
         if old is not None:
             _, figs = sm.settle_inputs([old])
@@ -277,7 +278,7 @@ def settlement_settle_period(
                 run_ids=[run.pk],
                 members=old.members,
                 figures={k: -v for k, v in figs.items()},
-                periods=np.array([0]),
+                periods=-(~np.isin(old.members, new.members)).astype(np.int64)[None, :],
             )
         run.inputs = new.pack()
         if was_settled:

@@ -71,3 +71,26 @@ def test_a_late_reading_replaces_the_period_in_its_day_line(world):
     assert after.from_supplier_wh == before.from_supplier_wh + 1500
     detail = selectors.statement_periods(mw.buyer, periods[0], periods[-1] + timedelta(minutes=30))
     assert detail[1].import_wh == 2500 and after.total == sum(x.total for x in detail)
+
+
+def test_a_member_who_joins_before_a_re_settlement_counts_that_period_once(world):
+    from assets.models import Meter
+    from lem.models import Participant
+
+    mw = make_market(world)
+    periods = [PERIOD + timedelta(minutes=30 * i) for i in range(2)]
+    for p in periods:
+        _trade(mw, p)
+    later = PERIOD + timedelta(days=1)
+    settlement_settle_range(market=mw.market, start=periods[0], end=periods[-1] + timedelta(minutes=30), now=later)
+    site = world.school
+    Meter.objects.get_or_create(site=site, kind=Meter.Kind.SITE, defaults={"serial": "M-late"})
+    late = Participant.objects.create(market=mw.market, site=site, user=world.users["outsider"], pseudonym="Late")
+    reading(late, periods[1], 400, 0)
+    reading(mw.buyer, periods[1], 1200, 0)  # a correction: the period is settled again, now with three members
+    run = services.settlement_settle_period(market=mw.market, period_start=periods[1], now=later)
+    assert run.revision == 1
+    assert SettlementLine.objects.get(participant=late).periods == 1
+    assert SettlementLine.objects.get(participant=mw.buyer).periods == 2
+    (line,) = selectors.statement_periods(late, periods[0], later)
+    assert line.import_wh == 400 and line.period_start == periods[1]
