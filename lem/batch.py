@@ -335,8 +335,9 @@ def day_lines_add(
 
     ``periods`` (K, or K x M per member): +1 when the period is settled for
     the first time, 0 when a settled period's difference is added (a
-    re-settlement adds new minus old), -1 for a member it no longer has. Called inside the transaction holding the market's settlement lock,
-    so no other writer touches these rows. Returns the lines written."""
+    re-settlement adds new minus old), -1 for a member it no longer has.
+    Called inside the transaction holding the market's settlement lock, so
+    no other writer touches these rows. Returns the lines written."""
     K, M = len(period_starts), len(members)
     if not K or not M:
         return 0
