@@ -244,12 +244,13 @@ class SettlementSerializer(serializers.ModelSerializer):
             "discount",
             "total",
             "supplier_only",
+            "periods",
         ]
         read_only_fields = fields
 
 
 class SettlementList(generics.ListAPIView):
-    """My settled periods (newest first)."""
+    """My settled days (newest first): one line per local day, its settled periods summed."""
 
     serializer_class = SettlementSerializer
 

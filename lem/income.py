@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
 from lem.models import Participant, SettlementLine, SettlementRun
 
@@ -47,7 +47,7 @@ def market_income(site_ids, month_start: date | datetime, month_end: date | date
         period_start__lt=end,
         run__status=SettlementRun.Status.SETTLED,
     )
-    agg = lines.aggregate(income=Sum("local_income"), sold=Sum("sold_wh"), n=Count("id"))
+    agg = lines.aggregate(income=Sum("local_income"), sold=Sum("sold_wh"), n=Sum("periods"))
     markets = set(Participant.objects.filter(site_id__in=site_ids).values_list("market_id", flat=True))
     pending = SettlementRun.objects.filter(
         market_id__in=markets, period_start__gte=start, period_start__lt=end, status=SettlementRun.Status.PENDING

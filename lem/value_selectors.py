@@ -110,7 +110,7 @@ def running_figure(participant: Participant, *, since: datetime | None = None) -
         return {"periods": 0}
     saving = supplier - paid - membership
     return {
-        "periods": lines.count(),
+        "periods": lines.aggregate(n=Sum("periods"))["n"] or 0,
         "paid": paid + membership,
         "supplier_only": supplier,
         "saving": saving,

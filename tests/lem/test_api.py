@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from lem import selectors, services
+from lem.batch import day_start
 from lem.models import Order
 
 from .factories import make_market, reading
@@ -145,7 +146,9 @@ def test_results_are_public_trades_and_settlements_are_private(mw, world):
     assert client_for(world.users["funder"]).get(f"{API}/trades/").json()["count"] == 0
     assert client_for(world.users["market_operator"]).get(f"{API}/trades/").json()["count"] == 1
     s = client_for(mw.buyer.user).get(f"{API}/settlements/").json()["results"]
-    assert s[0]["period_start"].startswith(period.strftime("%Y-%m-%dT%H:%M")) and s[0]["local_cost"] == "0.10"
+    day = day_start(mw.market, period)
+    assert s[0]["period_start"].startswith(day.strftime("%Y-%m-%dT%H:%M")) and s[0]["periods"] == 1
+    assert s[0]["local_cost"] == "0.10"
     month = timezone.localtime(period).strftime("%Y-%m")
     st = client_for(mw.buyer.user).get(f"{API}/statements/{month}/").json()
     assert st["bought_local_wh"] == 800 and st["total"] == "0.10"
