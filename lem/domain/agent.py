@@ -212,6 +212,21 @@ def within_budget(bid_wh, offer_wh, bid_floor, offer_floor, *, bid_risk, offer_r
     return fb + np.floor(ab * scale).astype(np.int64), fo + np.floor(ao * scale).astype(np.int64)
 
 
+def unit_risk(*, bid_price, offer_price, import_price, export_price, fee_fraction=0.0):
+    """(a bid's, an offer's) worst loss per Wh traded, in the unit of the
+    prices (ticks: micro-pence per Wh), never below 0: a Wh bought at
+    ``bid_price`` (the fee added) and not used is sold back at the export
+    price; a Wh sold at ``offer_price`` (the fee taken) and not delivered is
+    bought in at the import price. The ``bid_risk`` / ``offer_risk`` of
+    `within_budget`, and the worst case of trades not yet metered."""
+    bp = np.asarray(bid_price, dtype=np.float64)
+    op = np.asarray(offer_price, dtype=np.float64)
+    return (
+        np.maximum(bp * (1 + fee_fraction) - export_price, 0.0),
+        np.maximum(import_price - op * (1 - fee_fraction), 0.0),
+    )
+
+
 def worth_trading_today(expected_day_gain_micro, day_fee_micro) -> np.ndarray:
     """A household pays the membership fee for each day it trades (pro rata,
     `lem.domain.fees`), so its agent trades on a day only if the day's

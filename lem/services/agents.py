@@ -1,22 +1,55 @@
-"""The trading agents: placing orders on members' behalf."""
+"""The trading agents: placing orders on members' behalf.
+
+Risk (issue 17): the live agent keeps the value replay's guarantee
+(`lem.domain.value`): every Wh it orders, floors first, is within
+`risk_budget` of what the household's trading has won this calendar month
+(local time) by its settled lines, less the worst case of what is not yet
+metered (its cleared trades in periods not settled, its orders not yet
+cleared), so a month ends at worst the stake (`STAKE_MICRO`, 1p) below the
+supplier alone, fees aside. No orders until a week of readings at the
+period's time of day, as in the replay.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
-from datetime import datetime, timedelta
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+import numpy as np
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from community.models import Membership, Role
-from lem.domain.agent import AgentLimits, agent_orders, forecast_net_wh
+from lem.domain.agent import (
+    AgentLimits,
+    _battery_spare,
+    agent_orders,
+    floor_quantities,
+    forecast_net_wh,
+    unit_risk,
+    within_budget,
+)
+from lem.domain.settlement import BP, MICRO
+from lem.domain.value import risk_budget
 from lem.models import (
     Market,
     Order,
+    RuleVersion,
+    SettlementLine,
+    SettlementRun,
+    Trade,
 )
-from lem.services.base import floor_period, gate_closure, import_price_at, period_length, rules_in_force
+from lem.services.base import _ticks, floor_period, gate_closure, import_price_at, period_length, rules_in_force
 from lem.services.orders import CO2_BY_SOURCE
+
+log = logging.getLogger(__name__)
+MIN_ORDER_WH = 10  # agent_orders' default: smaller orders are not placed
 
 
 def agent_place_orders(
@@ -73,19 +106,25 @@ def agent_place_orders(
         .exclude(source=Order.Source.AGENT)
         .values_list("participant_id", "side")
     )
-    new: list[Order] = []
+    candidates: list[tuple] = []  # (participant, order, floor Wh)
+    short: list[int] = []
     for p in participants:
         if p.user_id in operators:
+            continue
+        h = hist.get(p.site_id, [])
+        if len(h) < history_days:  # a few days say little: no order until a week is metered
+            short.append(p.pk)
             continue
         net = forecast_net_wh(
             hist.get(p.site_id, []), annual_kwh=p.site.annual_consumption_kwh, periods_per_day=per_day
         )
         soc, cap, power = batteries.get(p.site_id, (0, 0, 0))
+        limits = AgentLimits(p.min_sell_price, p.max_buy_price, p.battery_reserve_pct)
         for o in agent_orders(
             net_wh=net,
             import_price=imp,
             export_price=exp,
-            limits=AgentLimits(p.min_sell_price, p.max_buy_price, p.battery_reserve_pct),
+            limits=limits,
             floor=market.price_floor,
             cap=market.price_cap,
             battery_soc_wh=soc,
@@ -104,23 +143,204 @@ def agent_place_orders(
                 continue  # over the credit limit: no new bids
             if not (market.price_floor <= o.price <= market.price_cap) or o.quantity_wh <= 0:
                 continue
-            new.append(
-                Order(
-                    market=market,
-                    participant=p,
-                    period_start=period_start,
-                    side=o.side,
-                    quantity_wh=o.quantity_wh,
-                    price=o.price,
-                    source=Order.Source.AGENT,
-                    submitted_at=now,
-                    nominees=[],
-                    energy_source=o.energy_source,
-                    co2_g_per_kwh=CO2_BY_SOURCE.get(o.energy_source, 0),
-                )
+            # the part every day of the history imported (exported) at this time, less
+            # what the battery covers first: the most likely used, so first in the budget
+            # (a bid is the need left after the battery's spare: agent_orders)
+            spare = _battery_spare(soc, cap, power, limits, minutes) if o.side == "bid" else 0
+            fb, fo = floor_quantities(
+                np.asarray(h, dtype=np.int64),
+                [o.quantity_wh + spare if o.side == "bid" else 0],
+                [o.quantity_wh if o.side == "offer" else 0],
+                min_days=history_days,
             )
+            floor_wh = min(max(int(fb[0]) - spare, 0), o.quantity_wh) if o.side == "bid" else int(fo[0])
+            candidates.append((p, o, floor_wh))
+    if short:
+        log.info(
+            "agents: market %s, period %s: no orders for %d participant(s) with fewer than %d days of "
+            "readings at this time of day (ids %s)",
+            market.pk,
+            period_start.isoformat(),
+            len(short),
+            history_days,
+            short[:20],
+        )
+    new: list[Order] = []
+    for p, o, qty in _within_budgets(market=market, period_start=period_start, rule=rule, candidates=candidates):
+        new.append(
+            Order(
+                market=market,
+                participant=p,
+                period_start=period_start,
+                side=o.side,
+                quantity_wh=qty,
+                price=o.price,
+                source=Order.Source.AGENT,
+                submitted_at=now,
+                nominees=[],
+                energy_source=o.energy_source,
+                co2_g_per_kwh=CO2_BY_SOURCE.get(o.energy_source, 0),
+            )
+        )
     Order.objects.bulk_create(new, batch_size=2000)
     return len(new)
+
+
+@dataclass(frozen=True)
+class AgentBudget:
+    """A household's risk budget for its agent's next orders, micro-pence."""
+
+    won_micro: int  # its trading this month against the supplier alone, by its settled lines (trade fees paid)
+    at_risk_micro: int  # worst case of its trades not yet settled and its orders not yet cleared
+    budget_micro: int  # what its next orders may lose at worst: risk_budget(won) - at_risk, >= 0
+
+
+def agent_risk_budgets(
+    *, market: Market, participant_ids: Iterable[int], period_start: datetime
+) -> dict[int, AgentBudget]:
+    """Each household's risk budget for orders for ``period_start``, from the
+    database, as the value replay keeps it (`lem.domain.value.risk_budget`).
+
+    Won: this calendar month (the market's local time), the sum over its day
+    lines (`SettlementLine`, money signed from the member's side, + = pays) of
+    ``supplier_only`` less what trading made it pay: local cost - local income
+    + supplier cost - supplier income + trade fees (the social tariff discount
+    is not trading's and is left out). At risk: its trades this month in periods
+    not yet settled (a bought Wh at the buyer's price, fee added, less the
+    export price; a sold Wh at the import price less the seller's price, fee
+    taken; each trade's fixed fee) and its open orders this month at their
+    limit prices, each in the rules in force for its period."""
+    ids = list(participant_ids)
+    month_start, month_end = _month_bounds(market, period_start)
+    saving = (
+        F("supplier_only") - F("local_cost") + F("local_income") - F("supplier_cost") + F("supplier_income") - F("fees")
+    )
+    won_gbp = dict(
+        SettlementLine.objects.filter(participant_id__in=ids, period_start__gte=month_start, period_start__lt=month_end)
+        .values("participant_id")
+        .annotate(s=Sum(saving))
+        .values_list("participant_id", "s")
+    )
+    rule_at = _rules_at(market)
+    at_risk: dict[int, float] = defaultdict(float)
+    settled = SettlementRun.objects.filter(
+        market=market, period_start=OuterRef("period_start"), status=SettlementRun.Status.SETTLED
+    )
+    trades = (
+        Trade.objects.filter(market=market, period_start__gte=month_start, period_start__lt=month_end)
+        .filter(Q(buyer_id__in=ids) | Q(seller_id__in=ids))
+        .filter(~Exists(settled))
+        .values_list("period_start", "buyer_id", "seller_id", "quantity_wh", "buyer_price", "seller_price")
+    )
+    for ps, buyer, seller, q, bp, sp in trades:
+        rb, ro, fixed = _unit_risks(market, rule_at(ps), ps, bp, sp)
+        at_risk[buyer] += q * rb + fixed
+        at_risk[seller] += q * ro + fixed
+    orders = Order.objects.filter(
+        market=market,
+        participant_id__in=ids,
+        status=Order.Status.OPEN,
+        period_start__gte=month_start,
+        period_start__lt=month_end,
+    ).values_list("period_start", "participant_id", "side", "quantity_wh", "filled_wh", "price")
+    for ps, pid, side, q, filled, price in orders:
+        rb, ro, fixed = _unit_risks(market, rule_at(ps), ps, price, price)
+        at_risk[pid] += (q - filled) * (rb if side == Order.Side.BID else ro) + fixed
+    out = {}
+    for pid in ids:
+        won = int(Decimal(won_gbp.get(pid) or 0) * 100 * MICRO)
+        risk = int(np.ceil(at_risk.get(pid, 0.0)))
+        out[pid] = AgentBudget(won, risk, max(int(risk_budget(won)) - risk, 0))
+    return out
+
+
+def _within_budgets(*, market: Market, period_start: datetime, rule: RuleVersion, candidates: list[tuple]) -> list:
+    """The candidates' quantities cut with `within_budget`, floors first, to
+    each household's `agent_risk_budgets` less the new order's fixed fee:
+    (participant, order, Wh) for those still worth an order."""
+    if not candidates:
+        return []
+    budgets = agent_risk_budgets(
+        market=market, participant_ids=[p.pk for p, _, _ in candidates], period_start=period_start
+    )
+    bid = np.array([o.side == Order.Side.BID for _, o, _ in candidates])
+    qty = np.array([o.quantity_wh for _, o, _ in candidates], dtype=np.int64)
+    floor = np.array([f for _, _, f in candidates], dtype=np.int64)
+    price = np.array([_ticks(o.price) for _, o, _ in candidates], dtype=np.float64)
+    rb, ro = unit_risk(
+        bid_price=price,
+        offer_price=price,
+        import_price=_ticks(import_price_at(rule, market, period_start)),
+        export_price=_ticks(rule.export_price),
+        fee_fraction=int(rule.fee_pct * 100) / BP,
+    )
+    fixed = int(rule.fee_per_trade_pence * MICRO)
+    budget = np.array([budgets[p.pk].budget_micro - fixed for p, _, _ in candidates], dtype=np.float64)
+    qb, qo = within_budget(
+        np.where(bid, qty, 0)[None],
+        np.where(bid, 0, qty)[None],
+        np.where(bid, floor, 0)[None],
+        np.where(bid, 0, floor)[None],
+        bid_risk=rb[None],
+        offer_risk=ro[None],
+        budget=budget,
+    )
+    kept, cut = [], []
+    for i, (p, o, _) in enumerate(candidates):
+        q = int(qb[0, i] if bid[i] else qo[0, i])
+        if q >= MIN_ORDER_WH:
+            kept.append((p, o, q))
+        else:
+            cut.append(p.pk)
+    if cut:
+        log.info(
+            "agents: market %s, period %s: no orders for %d participant(s) whose month's risk budget "
+            "(what their trading has won this month, plus the stake, less what is not yet metered) "
+            "does not cover %d Wh (ids %s)",
+            market.pk,
+            period_start.isoformat(),
+            len(cut),
+            MIN_ORDER_WH,
+            cut[:20],
+        )
+    return kept
+
+
+def _month_bounds(market: Market, at: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the market's local calendar month holding ``at``, UTC."""
+    tz = ZoneInfo(market.community.timezone)
+    start = at.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start.replace(tzinfo=None) + timedelta(days=32)).replace(day=1).replace(tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _rules_at(market: Market):
+    """``at -> RuleVersion`` in force then (`rules_in_force`, one query for many periods)."""
+    rules = list(market.rule_versions.filter(status=RuleVersion.Status.APPROVED).order_by("effective_from", "number"))
+
+    def at(t: datetime) -> RuleVersion:
+        chosen = None
+        for r in rules:
+            if r.effective_from > t:
+                break
+            chosen = r
+        if chosen is None:
+            return rules_in_force(market, t)  # raises the usual error
+        return chosen
+
+    return at
+
+
+def _unit_risks(market: Market, rule: RuleVersion, ps: datetime, bid_price, offer_price) -> tuple[float, float, int]:
+    """(a bought Wh's, a sold Wh's worst loss, micro-pence; the fixed fee, micro-pence)."""
+    rb, ro = unit_risk(
+        bid_price=_ticks(bid_price),
+        offer_price=_ticks(offer_price),
+        import_price=_ticks(import_price_at(rule, market, ps)),
+        export_price=_ticks(rule.export_price),
+        fee_fraction=int(rule.fee_pct * 100) / BP,
+    )
+    return float(rb), float(ro), int(rule.fee_per_trade_pence * MICRO)
 
 
 def _owed_by_participant(market: Market) -> dict[int, Decimal]:
