@@ -48,11 +48,13 @@ def test_clear_due_clears_closed_periods_once(world):
 
 def test_agents_due_places_orders_for_the_next_open_periods(world):
     mw = make_market(world)
-    for site in (world.site, world.neighbour_site):
-        site.annual_consumption_kwh = 3100
-        site.save()
-    assert tasks.agents_due.run(mw.market.pk) >= 2  # no history yet: both homes bid for their average use
     p = selectors.next_open_period(mw.market, timezone.now())
+    assert tasks.agents_due.run(mw.market.pk) == 0  # no week of readings yet: no orders (issue 17)
+    for d in range(1, 8):  # a week of readings at the next periods' times of day
+        for k in range(3):
+            reading(mw.buyer, p + timedelta(minutes=30 * k) - timedelta(days=d), 800, 0)
+            reading(mw.seller, p + timedelta(minutes=30 * k) - timedelta(days=d), 0, 1200)
+    assert tasks.agents_due.run(mw.market.pk) >= 2
     assert Order.objects.filter(period_start=p, source="agent").count() == 2
 
 
