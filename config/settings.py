@@ -202,6 +202,13 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns if it is missing
 # headers. STATIC_COLLECTED=false serves them plain from the app folders (the test suite).
 STATIC_COLLECTED = env.bool("STATIC_COLLECTED", default=True)
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+if STATIC_COLLECTED:
+    # collected files change only when collectstatic runs (make run runs it before starting): no re-scan per
+    # request, and in development (where {% static %} gives unhashed names) ten minutes in the browser's cache
+    # instead of a revalidation of every file on every page
+    WHITENOISE_AUTOREFRESH = False
+    if DEBUG:
+        WHITENOISE_MAX_AGE = 600
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {

@@ -12,7 +12,7 @@ Power in W, one row per step of ``step`` (5 minutes by default).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,13 +74,20 @@ def forecasts(sims: list[SimSite], starts: list[datetime]) -> tuple[np.ndarray, 
     times = pd.DatetimeIndex([s + timedelta(minutes=7.5) for s in starts])
     load = np.zeros(len(starts))
     pv = np.zeros(len(starts))
+    # PVWatts' DC output is proportional to the rating: one pvlib run per orientation, scaled
+    # (the demo estate's 20 roofs: a few runs a re-plan, not 20)
+    per_watt: dict[tuple, np.ndarray] = {}
     for sim in sims:
         spec = sim.spec
         load += np.array([household_demand_mean_w(t.to_pydatetime(), spec.annual_kwh) for t in times])
         if spec.pv is not None:
-            pv += np.minimum(
-                pv_clearsky_dc_w(spec.pv, times) * MEAN_CLEARSKY_INDEX * INVERTER_EFFICIENCY, spec.pv.inverter_w
-            )
+            a = spec.pv
+            # as profiles.pv_clearsky_day: the sun's path per ~1 km cell (0.01°) and orientation
+            cell = replace(a, latitude=round(a.latitude, 2), longitude=round(a.longitude, 2), dc_w=1000)
+            key = (cell.latitude, cell.longitude, round(a.altitude_m, -1), a.tilt_deg, a.azimuth_deg)
+            if key not in per_watt:
+                per_watt[key] = pv_clearsky_dc_w(replace(cell, altitude_m=key[2]), times) / 1000.0
+            pv += np.minimum(per_watt[key] * a.dc_w * MEAN_CLEARSKY_INDEX * INVERTER_EFFICIENCY, a.inverter_w)
     return load, pv
 
 
