@@ -30,10 +30,16 @@ from lem.domain.agent import (
     AgentLimits,
     _battery_spare,
     agent_orders,
+    agent_prices,
+    expected_gain_micro,
+    expected_local_prices,
     floor_quantities,
     forecast_net_wh,
+    newsvendor_ratios,
+    quantile_quantities,
     unit_risk,
     within_budget,
+    worth_trading_today,
 )
 from lem.domain.settlement import BP, MICRO
 from lem.domain.value import risk_budget
@@ -165,8 +171,21 @@ def agent_place_orders(
             history_days,
             short[:20],
         )
+    budgets = agent_risk_budgets(
+        market=market, participant_ids=[p.pk for p, _, _ in candidates], period_start=period_start
+    )
+    candidates = _worth_trading_today(
+        market=market,
+        rule=rule,
+        period_start=period_start,
+        candidates=candidates,
+        budgets=budgets,
+        history_days=history_days,
+    )
     new: list[Order] = []
-    for p, o, qty in _within_budgets(market=market, period_start=period_start, rule=rule, candidates=candidates):
+    for p, o, qty in _within_budgets(
+        market=market, period_start=period_start, rule=rule, candidates=candidates, budgets=budgets
+    ):
         new.append(
             Order(
                 market=market,
@@ -254,15 +273,19 @@ def agent_risk_budgets(
     return out
 
 
-def _within_budgets(*, market: Market, period_start: datetime, rule: RuleVersion, candidates: list[tuple]) -> list:
+def _within_budgets(
+    *,
+    market: Market,
+    period_start: datetime,
+    rule: RuleVersion,
+    candidates: list[tuple],
+    budgets: dict[int, AgentBudget],
+) -> list:
     """The candidates' quantities cut with `within_budget`, floors first, to
     each household's `agent_risk_budgets` less the new order's fixed fee:
     (participant, order, Wh) for those still worth an order."""
     if not candidates:
         return []
-    budgets = agent_risk_budgets(
-        market=market, participant_ids=[p.pk for p, _, _ in candidates], period_start=period_start
-    )
     bid = np.array([o.side == Order.Side.BID for _, o, _ in candidates])
     qty = np.array([o.quantity_wh for _, o, _ in candidates], dtype=np.int64)
     floor = np.array([f for _, _, f in candidates], dtype=np.int64)
@@ -304,6 +327,127 @@ def _within_budgets(*, market: Market, period_start: datetime, rule: RuleVersion
             cut[:20],
         )
     return kept
+
+
+def _worth_trading_today(
+    *,
+    market: Market,
+    rule: RuleVersion,
+    period_start: datetime,
+    candidates: list[tuple],
+    budgets: dict[int, AgentBudget],
+    history_days: int,
+) -> list[tuple]:
+    """The candidates that may trade today, as the value replay decides: a
+    household pays the membership fee for each local day it trades
+    (`lem.domain.fees`), so an agent that has not traded (nor ordered) yet
+    today starts only if the expected gain of its orders for the rest of the
+    day covers the day's share of the fee (`worth_trading_today`), and, once
+    it has traded on an earlier day of the month, only while what the month
+    has won after those days' fees still pays for today's. Those already
+    trading today pay the day's fee anyway and go on."""
+    from assets.models import IntervalReading, Meter
+    from lem.domain.fees import days_in_month
+    from lem.services.fees import traded_days
+
+    monthly_micro = int(rule.membership_fee * 100) * MICRO
+    if not candidates or monthly_micro <= 0:
+        return candidates
+    tz = ZoneInfo(market.community.timezone)
+    local = period_start.astimezone(tz)
+    today, month = local.date(), local.date().replace(day=1)
+    day_fee = monthly_micro // days_in_month(month)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    day_end = (local.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).replace(
+        tzinfo=tz
+    )
+    day_end = day_end.astimezone(UTC)
+    traded = traded_days(market, month)
+    ordered_today = set(
+        Order.objects.filter(
+            market=market,
+            participant_id__in=[p.pk for p, _, _ in candidates],
+            source=Order.Source.AGENT,
+            period_start__gte=day_start,
+            period_start__lt=day_end,
+        )
+        .exclude(status=Order.Status.CANCELLED)
+        .values_list("participant_id", flat=True)
+    )
+    undecided = [c for c in candidates if today not in traded.get(c[0].pk, ()) and c[0].pk not in ordered_today]
+    if not undecided:
+        return candidates
+    # the rest of the day's periods and, for each, the same time on the last days
+    step = period_length(market)
+    slots = []
+    t = period_start
+    while t < day_end:
+        slots.append(t)
+        t += step
+    sites = sorted({p.site_id for p, _, _ in undecided})
+    col = {s: j for j, s in enumerate(sites)}
+    at = {t: i for i, t in enumerate(slots)}
+    hist = np.zeros((history_days, len(slots), len(sites)))
+    for site_id, ps, imp_wh, exp_wh in IntervalReading.objects.filter(
+        meter__site_id__in=sites,
+        meter__kind=Meter.Kind.SITE,
+        period_start__gte=slots[0] - timedelta(days=history_days),
+        period_start__lt=slots[-1],
+    ).values_list("meter__site_id", "period_start", "import_wh", "export_wh"):
+        for d in range(1, history_days + 1):
+            i = at.get(ps + timedelta(days=d))
+            if i is not None:
+                hist[d - 1, i, col[site_id]] = imp_wh - exp_wh
+    ep = _ticks(rule.export_price)
+    fee_fraction = float(rule.fee_pct) / 100
+    fixed = int(rule.fee_per_trade_pence * MICRO)
+    gain = np.zeros(len(undecided))
+    for ip_dec in sorted({import_price_at(rule, market, t) for t in slots}):
+        rows = [i for i, t in enumerate(slots) if import_price_at(rule, market, t) == ip_dec]
+        ip = _ticks(ip_dec)
+        prices = [
+            agent_prices(
+                import_price=ip_dec,
+                export_price=rule.export_price,
+                limits=AgentLimits(p.min_sell_price, p.max_buy_price, p.battery_reserve_pct),
+                floor=market.price_floor,
+                cap=market.price_cap,
+            )
+            for p, _, _ in undecided
+        ]
+        bp = np.array([_ticks(b) for b, _ in prices], dtype=np.float64)
+        op = np.array([_ticks(o) for _, o in prices], dtype=np.float64)
+        bl, ol = expected_local_prices(
+            mechanism=rule.mechanism,
+            bid_price=bp,
+            offer_price=op,
+            match_tariff=_ticks(rule.match_tariff),
+            fee_fraction=fee_fraction,
+        )
+        qb, qo = newsvendor_ratios(import_price=ip, export_price=ep, bid_local=bl, offer_local=ol)
+        h = hist[:, rows][:, :, [col[p.site_id] for p, _, _ in undecided]]
+        bq, oq = quantile_quantities(h, qb, qo)
+        g = expected_gain_micro(
+            h, bid_wh=bq, offer_wh=oq, import_price=ip, export_price=ep, bid_local=bl, offer_local=ol
+        )
+        g = np.where((bq > 0) | (oq > 0), g - fixed, 0.0)
+        gain += np.maximum(g, 0.0).sum(axis=0)
+    keep = worth_trading_today(gain, day_fee)
+    month_traded = np.array([len(traded.get(p.pk, ())) for p, _, _ in undecided])
+    won = np.array([budgets[p.pk].won_micro for p, _, _ in undecided])
+    keep &= (month_traded == 0) | (won - month_traded * day_fee >= day_fee)
+    out = {c[0].pk for c, k in zip(undecided, keep.tolist(), strict=True) if not k}
+    if out:
+        log.info(
+            "agents: market %s, period %s: no orders for %d participant(s) whose expected gain today does not "
+            "cover the day's share of the membership fee (%s p) (ids %s)",
+            market.pk,
+            period_start.isoformat(),
+            len(out),
+            f"{day_fee / MICRO:.2f}",
+            sorted(out)[:20],
+        )
+    return [c for c in candidates if c[0].pk not in out]
 
 
 def _month_bounds(market: Market, at: datetime) -> tuple[datetime, datetime]:

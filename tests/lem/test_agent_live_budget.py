@@ -19,7 +19,7 @@ from lem.domain.value import STAKE_MICRO
 from lem.models import Order, SettlementLine
 from lem.services.agents import agent_risk_budgets
 
-from .factories import PERIOD, make_market, place, reading
+from .factories import PERIOD, RULES, make_market, place, reading
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,8 @@ IMPORT, EXPORT = Decimal("30"), Decimal("10")
 
 @pytest.fixture
 def mw(world):
-    return make_market(world)
+    # no membership fee: these tests are about the risk budget (the fee has its own test)
+    return make_market(world, rules={**RULES, "membership_fee": "0"})
 
 
 def week_of_readings(mw, period, days=7):
@@ -134,3 +135,26 @@ def test_with_no_readings_the_agent_places_nothing_and_says_why(mw, caplog):
     assert made == 0
     assert not Order.objects.exists()
     assert "fewer than 7 days of readings" in caplog.text
+
+
+def test_an_agent_starts_a_day_only_if_it_expects_to_win_the_days_share_of_the_membership_fee(world, caplog):
+    mw = make_market(world)  # £2.50 a month: 8.33p a day traded in June
+    week_of_readings(mw, D)
+    # the rest of the day, expected: the buyer's 800 Wh save 10p/kWh (8p), the seller's 1,200 Wh earn 10p/kWh (12p)
+    with caplog.at_level(logging.INFO, logger="lem.services.agents"):
+        made = services.agent_place_orders(market=mw.market, period_start=D, now=BEFORE_GATE)
+    assert made == 1
+    assert Order.objects.get().participant == mw.seller
+    assert "membership fee" in caplog.text
+
+
+def test_after_a_traded_day_an_agent_goes_on_only_while_the_month_pays_for_the_next_days_fee(world, caplog):
+    mw = make_market(world)  # 8.33p a day traded
+    week_of_readings(mw, D)
+    trade_the_day_before(mw, settle=True)
+    for who in (mw.buyer, mw.seller):  # yesterday won less than its day's fee and today's together
+        assert 0 < won_micro(who) < 2 * 833 * 10_000
+    with caplog.at_level(logging.INFO, logger="lem.services.agents"):
+        made = services.agent_place_orders(market=mw.market, period_start=D, now=BEFORE_GATE)
+    assert made == 0
+    assert "membership fee" in caplog.text
