@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from community.models import Membership, Role
@@ -348,7 +349,6 @@ def _worth_trading_today(
     trading today pay the day's fee anyway and go on."""
     from assets.models import IntervalReading, Meter
     from lem.domain.fees import days_in_month
-    from lem.services.fees import traded_days
 
     monthly_micro = int(rule.membership_fee * 100) * MICRO
     if not candidates or monthly_micro <= 0:
@@ -362,7 +362,7 @@ def _worth_trading_today(
         tzinfo=tz
     )
     day_end = day_end.astimezone(UTC)
-    traded = traded_days(market, month)
+    traded = _traded_days(market, [p.pk for p, _, _ in candidates], month=_month_bounds(market, period_start))
     ordered_today = set(
         Order.objects.filter(
             market=market,
@@ -394,10 +394,12 @@ def _worth_trading_today(
         period_start__gte=slots[0] - timedelta(days=history_days),
         period_start__lt=slots[-1],
     ).values_list("meter__site_id", "period_start", "import_wh", "export_wh"):
-        for d in range(1, history_days + 1):
-            i = at.get(ps + timedelta(days=d))
-            if i is not None:
-                hist[d - 1, i, col[site_id]] = imp_wh - exp_wh
+        # the remaining slots span less than a day: a reading serves at most one of
+        # them, the first d days later that is not before the period
+        d = -((ps - slots[0]) // timedelta(days=1))
+        i = at.get(ps + timedelta(days=d))
+        if 1 <= d <= history_days and i is not None:
+            hist[d - 1, i, col[site_id]] = imp_wh - exp_wh
     ep = _ticks(rule.export_price)
     fee_fraction = float(rule.fee_pct) / 100
     fixed = int(rule.fee_per_trade_pence * MICRO)
@@ -448,6 +450,26 @@ def _worth_trading_today(
             sorted(out)[:20],
         )
     return [c for c in candidates if c[0].pk not in out]
+
+
+def _traded_days(market: Market, ids: list[int], *, month: tuple[datetime, datetime]) -> dict[int, set]:
+    """Per participant id in ``ids``, the local days of the month on which it
+    bought or sold locally (`lem.services.fees.traded_days`, for a few
+    participants: at most a row per participant and day)."""
+    tz = ZoneInfo(market.community.timezone)
+    start, end = month
+    month = Trade.objects.filter(market=market, period_start__gte=start, period_start__lt=end)
+    days: dict[int, set] = defaultdict(set)
+    for who in ("buyer_id", "seller_id"):
+        rows = (
+            month.filter(**{f"{who}__in": ids})
+            .annotate(day=TruncDate("period_start", tzinfo=tz))
+            .values_list(who, "day")
+            .distinct()
+        )
+        for pid, day in rows:
+            days[pid].add(day)
+    return days
 
 
 def _month_bounds(market: Market, at: datetime) -> tuple[datetime, datetime]:
