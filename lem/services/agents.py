@@ -22,10 +22,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from community.locks import advisory_lock
 from community.models import Membership, Role
 from lem.domain.agent import (
     AgentLimits,
@@ -63,11 +65,21 @@ def agent_place_orders(
     *, market: Market, period_start: datetime, now: datetime | None = None, history_days: int = 7
 ) -> int:
     """Each enabled agent forecasts its site's next period and bids/offers
-    within the household's limits. Idempotent: an agent that already has an
-    order for the period places nothing."""
+    within the household's limits and its month's risk budget (module
+    docstring). Idempotent: an agent that already has an order for the period
+    places nothing. Returns the orders placed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # one agents' run per market at a time: each reads what is already ordered
+        # (for idempotency and the month's risk budget), so two at once could both
+        # order for a period, or both spend the same stake
+        advisory_lock(f"lem:agents:{market.pk}")
+        return _place_orders(market=market, period_start=period_start, now=now, history_days=history_days)
+
+
+def _place_orders(*, market: Market, period_start: datetime, now: datetime, history_days: int) -> int:
     from assets.models import Device, IntervalReading, Meter, Telemetry
 
-    now = now or timezone.now()
     if now >= gate_closure(market, period_start):
         return 0
     rule = rules_in_force(market, period_start)
