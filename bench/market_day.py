@@ -49,7 +49,7 @@ def setup_django(db_url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def build_community(n: int, day0: datetime, history_days: int = 3):
+def build_community(n: int, day0: datetime, history_days: int = 8):
     """Community, feeders, N homes with occupants, participants, meters, history."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
@@ -147,6 +147,9 @@ def build_community(n: int, day0: datetime, history_days: int = 3):
                 IntervalReading(meter=m, period_start=t, period_minutes=30, import_wh=imp, export_wh=exp, source="csv")
             )
         t += timedelta(minutes=30)
+        if len(rows) >= 50_000:  # a week of a town's readings would not fit in memory at once
+            IntervalReading.objects.bulk_create(rows, batch_size=5000)
+            rows = []
     IntervalReading.objects.bulk_create(rows, batch_size=5000)
     return market, sites, meters, model
 

@@ -441,7 +441,8 @@ def main(argv=None) -> None:
 
     day0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
     storage.partitions_ensure(now=day0)
-    market, sites, meters, model = build_community(args.homes, day0, history_days=1)
+    # a week of history: the agents order only with one
+    market, sites, meters, model = build_community(args.homes, day0, history_days=8)
     uids = add_devices(sites, meters)
     workdir = Path(tempfile.mkdtemp(prefix="cem-scale-"))
     vhost, broker_url = rabbit_vhost()

@@ -178,12 +178,15 @@ def seed(*, community: Community, stdout=None) -> Market:
     # history: readings a week back (the agents' forecasts), then trading period by period
     first = services.floor_period(market, now - timedelta(hours=HISTORY_HOURS))
     last_delivered = services.floor_period(market, now) - step
-    _write_readings(meters, homes, first - timedelta(days=3), last_delivered + step, minutes)
+    # eight days of readings before trading starts: the agents order only with a week of history
+    _write_readings(meters, homes, first - timedelta(days=8), last_delivered + step, minutes)
     t = first
     while t <= last_delivered:
-        services.agent_place_orders(
-            market=market, period_start=t, now=t - timedelta(minutes=market.gate_closure_minutes + 5)
-        )
+        at = t - timedelta(minutes=market.gate_closure_minutes + 5)
+        # what was delivered and metered by then is settled, so each agent's risk budget grows with what
+        # its household has won this month (as settlement runs as readings arrive in a live market)
+        services.settlement_settle_due(market=market, now=at, lookback=timedelta(hours=3))
+        services.agent_place_orders(market=market, period_start=t, now=at)
         services.market_clear(market=market, period_start=t, now=t - timedelta(minutes=market.gate_closure_minutes))
         t += step
     settled = services.settlement_settle_due(market=market, now=now, lookback=timedelta(hours=HISTORY_HOURS + 1))
