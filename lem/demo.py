@@ -15,7 +15,7 @@ from django.utils import timezone
 from community.models import Community, Membership, Role, Site
 from lem import services
 from lem.domain.simulate import Home, period_energy
-from lem.models import Market
+from lem.models import Market, Participant
 
 DEMO_RULES = {
     "mechanism": "uniform",
@@ -172,6 +172,8 @@ def seed(*, community: Community, stdout=None) -> Market:
                 key=site.pk, annual_kwh=site.annual_consumption_kwh or 3100, pv_kwp=(3.6 if i % 5 in (0, 2) else 0.0)
             )
             meters[site.pk] = _ensure_meter(site)
+        # the households joined with the market (its history is older than this seed run)
+        Participant.objects.filter(market=market).update(created_at=now - timedelta(days=60))
     say(f"lem: market with {len(homes)} participants")
     _voted_cheaper_fees(market, community, now, say)
 
