@@ -53,8 +53,9 @@ def estate(
     evs: int = 0,
     heat_pumps: int = 0,
     consent_loads: bool = True,
+    batteries: bool = True,
 ):
-    """A feeder with ``homes`` homes (meter, 4 kWp PV, 10 kWh battery each) and its Segment;
+    """A feeder with ``homes`` homes (meter, 4 kWp PV, 10 kWh battery each unless ``batteries`` is False) and its Segment;
     the first ``evs`` homes also have a 7 kW EV charger and the first ``heat_pumps`` a 3 kW
     heat pump (comfort band 19-23 °C), each with the household's balancing consent
     unless ``consent_loads`` is False."""
@@ -99,16 +100,17 @@ def estate(
             rated_power_w=3_680,
             specs={"dc_w": 4_000, "tilt_deg": 35, "azimuth_deg": 180},
         )
-        bat, _ = asset_services.device_register(
-            site=site,
-            kind=kinds.BATTERY,
-            uid=f"pw{tag}-h{h}-bat",
-            name="Home battery 10 kWh",
-            rated_power_w=5_000,
-            capacity_wh=10_000,
-            limits={"reserve_pct": 10},
-        )
-        consent(bat, user, since)
+        if batteries:
+            bat, _ = asset_services.device_register(
+                site=site,
+                kind=kinds.BATTERY,
+                uid=f"pw{tag}-h{h}-bat",
+                name="Home battery 10 kWh",
+                rated_power_w=5_000,
+                capacity_wh=10_000,
+                limits={"reserve_pct": 10},
+            )
+            consent(bat, user, since)
         if h < evs:
             ev, _ = asset_services.device_register(
                 site=site,

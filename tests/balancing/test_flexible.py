@@ -134,11 +134,14 @@ def test_a_pre_heat_that_could_take_the_segment_past_its_import_limit_is_held_ba
 
 @pytest.mark.xfail(
     strict=False,
-    reason="issue 11 open: passes alone and in tests/balancing on PostgreSQL and SQLite (8 runs), but failed once in "
-    "the full PostgreSQL suite (the plan coasted before the red band: indoor 20.06 °C at 16:00); cause not found yet",
+    reason="issue 11 open: failed once in a full PostgreSQL suite (the plan coasted before the red band: indoor "
+    "20.06 °C at 16:00), passed in every run since (12, four of them full suites); the homes then had batteries, "
+    "which could charge in the hour before the red band instead of the heat pumps pre-heating (a choice on small "
+    "margins); they have none now, and the cause of the one failure is not found",
 )
 def test_a_heat_pump_coasts_through_the_red_band_and_pre_heats_before_it(world):
-    seg, _, sites = estate(world, homes=2, heat_pumps=2, import_limit_w=40_000)
+    # no home batteries: only the heat pumps can move the red band's demand
+    seg, _, sites = estate(world, homes=2, heat_pumps=2, import_limit_w=40_000, batteries=False)
     before = datetime(2026, 1, 15, 15, 0, tzinfo=UTC)  # 15:00, an hour before the 16:00-19:00 red band
     ControlStep.objects.create(  # this year's billed peak: import below 30 kW costs no capacity charge
         segment=seg,
@@ -148,8 +151,7 @@ def test_a_heat_pump_coasts_through_the_red_band_and_pre_heats_before_it(world):
         export_limit_w=20_000,
         outcome=ControlStep.Outcome.STEADY,
     )
-    # the batteries are at their reserve: only the heat pumps can move the red band's demand
-    _telemetry(seg, before - timedelta(seconds=20), indoor=21.0, soc=10.0)
+    _telemetry(seg, before - timedelta(seconds=20), indoor=21.0)
     sch = services.schedule_solve(segment=seg, now=before)
     hp = Device.objects.get(site=sites[0], kind=kinds.HEAT_PUMP)
     indoor = np.array(sch.indoor_c[str(hp.pk)])
@@ -159,7 +161,7 @@ def test_a_heat_pump_coasts_through_the_red_band_and_pre_heats_before_it(world):
     assert plan[4:16].mean() < 0.7 * plan[:4].mean()
     assert indoor.min() >= 18.99
     # at 15:45 the controller asks for the warmer setpoint
-    _telemetry(seg, before + timedelta(minutes=45) - timedelta(seconds=20), indoor=21.0, soc=10.0)
+    _telemetry(seg, before + timedelta(minutes=45) - timedelta(seconds=20), indoor=21.0)
     services.control_step(segment=seg, now=before + timedelta(minutes=45))
     sent = list(_sent(seg, kinds.HEAT_PUMP))
     assert sent and all(c.action == "shift_setpoint" and c.params["delta_c"] > 0 for c in sent)
