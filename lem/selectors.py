@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from community.errors import DomainError
 from community.models import Community, JournalLine, Role
+from lem.domain.settlement import MONEY_FIELDS
 from lem.models import (
     ClearingRun,
     Market,
@@ -246,16 +247,7 @@ def statement(participant: Participant, month: date) -> Statement:
     s.supplier_cost, s.supplier_income = agg["sc"] or ZERO, agg["si"] or ZERO
     s.fees, s.discount, s.supplier_only = agg["fees"] or ZERO, agg["disc"] or ZERO, agg["only"] or ZERO
     s.band_wh, s.band_cost = agg["band"] or 0, agg["bandc"] or ZERO
-    for name in (
-        "local_cost",
-        "local_income",
-        "supplier_cost",
-        "supplier_income",
-        "fees",
-        "discount",
-        "supplier_only",
-        "band_cost",
-    ):
+    for name in MONEY_FIELDS:
         setattr(s, name, _money(getattr(s, name)))  # SQLite sums decimals as floats
     s.periods_settled = agg["n"] or 0
     s.periods_pending = SettlementRun.objects.filter(

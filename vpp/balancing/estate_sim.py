@@ -29,7 +29,6 @@ from vpp.balancing.domain import tariff as tariffs
 LONDON = ZoneInfo("Europe/London")
 MEAN_CLEARSKY_INDEX = 0.54  # as selectors.MEAN_CLEARSKY_INDEX (assets.domain.profiles.Cloudiness)
 CAPACITY_GBP_PER_KW_YEAR = 50.0  # seed 002 C.8: TNUoS ~£50/kW p.a.
-PEAK_MARGIN_W = 1_000  # as services.PEAK_MARGIN_W: the plan stays this far under the billed peak
 
 
 def estate_specs(
@@ -158,7 +157,7 @@ def simulate(
                 # the whole year's £/kW (services.schedule_inputs does the same from the control records)
                 capacity_charge_p_per_kw=CAPACITY_GBP_PER_KW_YEAR * 100,
                 billed_peak_w=billed_peak,
-                peak_margin_w=PEAK_MARGIN_W,
+                peak_margin_w=mpc.PEAK_MARGIN_W,
             )
             plan, _ = mpc.solve_fleet(problem, groups=4, direct_limit=0)
             plan_start = q0

@@ -51,7 +51,6 @@ COMMAND_LEASE = timedelta(minutes=5)  # a controller that stops leaves the batte
 RESEND_BEFORE = timedelta(minutes=2)  # renew a lease this long before it runs out
 SETPOINT_CHANGE_W = 100  # smaller changes are not worth a command
 CAPACITY_GBP_PER_KW_YEAR = Decimal("50")  # seed 002 C.8: TNUoS ~£50/kW p.a.
-PEAK_MARGIN_W = 1_000  # the plan keeps this far under the billed peak (for the demand no forecast sees)
 
 
 # --- set-up ------------------------------------------------------------------------------
@@ -363,7 +362,7 @@ def schedule_inputs(segment: Segment, *, now: datetime) -> tuple[mpc.Problem, li
         objective=segment.objective,
         capacity_charge_p_per_kw=cap_p,
         billed_peak_w=billed_peak,
-        peak_margin_w=PEAK_MARGIN_W,
+        peak_margin_w=mpc.PEAK_MARGIN_W,
         commitments=commitments,
     )
     device_order["commitments"] = summary

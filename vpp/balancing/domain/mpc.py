@@ -66,6 +66,7 @@ BREACH_PENALTY_P = 10_000.0  # p/kWh: far above any tariff, so a limit is only e
 COMFORT_PENALTY_P = 500.0  # p per K·step outside the comfort band (only when the band is unreachable)
 CYCLE_COST_P = 0.05  # p/kWh through a battery: breaks ties, avoids charging and discharging at once
 COMMITMENT_PENALTY_P = 200.0  # p/kWh of a trade or VPP event not kept (only when nothing else can keep it)
+PEAK_MARGIN_W = 1_000  # the controller's plan keeps this far under the billed peak (services, estate_sim)
 PREFERENCE_P = 2.0  # p per K-hour below the household's setpoint (a degree for an hour ~ 0.5 p of heat at 25 p/kWh)
 
 
@@ -173,7 +174,7 @@ class Problem:
     # peak, so only import above it costs ``capacity_charge_p_per_kw`` (then the full annual £/kW, in p)
     billed_peak_w: float | None = None
     # what the plan keeps below the billed peak for the demand it cannot foresee: a plan that imports exactly
-    # the billed peak is exceeded by the first kettle, and each excess becomes next year's bill
+    # the billed peak is exceeded by the first kettle, and each excess becomes next year's bill (PEAK_MARGIN_W)
     peak_margin_w: float = 0.0
 
     @property
