@@ -4,13 +4,15 @@ heat planned with the weather."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from itertools import combinations
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vpp.balancing.domain import loads, mpc
+from vpp.balancing.domain import loads, mpc, tariff
 
 # --- the safety gate ---------------------------------------------------------------------
 
@@ -294,3 +296,56 @@ def test_a_cold_night_plans_more_heat_than_a_mild_one():
 def test_the_heat_pump_cop_falls_as_it_gets_colder():
     cop = mpc.heat_pump_cop(np.array([-5.0, 0.0, 7.0, 15.0]))
     assert np.all(np.diff(cop) > 0) and cop[0] >= 1.5 and cop[-1] <= 5.5
+
+
+# --- the red band: heat moved out of it -------------------------------------------------
+
+_LONDON = ZoneInfo("Europe/London")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    homes=st.integers(1, 3),
+    outdoor=st.floats(-5.0, 9.0),
+    indoor=st.floats(20.0, 21.5),
+    load_w=st.lists(st.integers(200, 2_500), min_size=96, max_size=96),
+    day=st.sampled_from([12, 13, 14, 15, 16]),  # the weekdays of a January week
+)
+def test_an_hour_before_the_red_band_heat_pumps_pre_heat_and_coast_through_it(homes, outdoor, indoor, load_w, day):
+    """Whatever the weather, the homes' other demand and where the rooms start in the band, heat
+    pumps alone (no battery to move the red band's demand instead) warm the homes above the
+    household's setpoint in the hour before the 16:00-19:00 red band and draw far less inside it,
+    never letting a home below its comfort minimum."""
+    T = 96
+    starts = [datetime(2026, 1, day, 15, 0, tzinfo=_LONDON) + timedelta(minutes=15 * i) for i in range(T)]
+    imp, exp, _ = tariff.prices(starts)
+    out = outdoor + 3 * np.cos(2 * np.pi * (np.arange(T) / 4) / 24)  # warmest at 15:00
+    p = mpc.Problem(
+        step_h=0.25,
+        load_w=np.array(load_w, float) * homes,
+        pv_w=np.zeros(T),
+        import_limit_w=np.full(T, 38_000.0),
+        export_limit_w=np.full(T, 18_000.0),
+        import_price_p=imp,
+        export_price_p=exp,
+        outdoor_c=out,
+        heat_pumps=mpc.HeatPumps(
+            rated_w=np.full(homes, 3_000.0),
+            indoor_c=np.full(homes, indoor),
+            comfort_min_c=np.full(homes, 19.0),
+            comfort_max_c=np.full(homes, 23.0),
+            r_k_per_w=np.full(homes, 1 / 180),
+            c_j_per_k=np.full(homes, 1.2e7),
+            cop=np.tile(mpc.heat_pump_cop(out, 35.0), (homes, 1)),
+            setpoint_c=np.full(homes, 21.0),
+        ),
+        capacity_charge_p_per_kw=5_000.0,
+        billed_peak_w=30_000.0,
+        peak_margin_w=mpc.PEAK_MARGIN_W,
+    )
+    s, _ = mpc.solve_fleet(p)
+    for k in range(homes):
+        temp, plan = s.indoor_c[k], s.heat_pump_w[k]
+        assert temp[4] > max(indoor, 21.0) + 0.4  # 16:00: warmer than the setpoint going in
+        assert plan[4:16].mean() < 0.7 * plan[:4].mean()
+        assert temp.min() >= 18.99
