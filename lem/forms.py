@@ -47,6 +47,12 @@ class RulesForm(forms.Form):
     fee_per_trade_pence = forms.DecimalField(max_digits=7, decimal_places=2, label="Fee per trade (p, each side)")
     fee_pct = forms.DecimalField(max_digits=5, decimal_places=2, label="Fee (% of value, each side)")
     membership_fee = forms.DecimalField(max_digits=14, decimal_places=2, label="Membership fee (£/month)")
+    membership_fee_cap_pct = forms.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        label="Cap the membership fee at this % of what trading saved the household that month (blank: no cap)",
+    )
     social_discount_pct = forms.DecimalField(max_digits=5, decimal_places=2, label="Social tariff discount (%)")
     tolerance_band_pct = forms.DecimalField(
         max_digits=5,

@@ -80,6 +80,13 @@ class RuleVersion(models.Model):
     fee_per_trade_pence = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
     fee_pct = models.DecimalField(**PCT, default=Decimal("0"), help_text="% of trade value, charged to each side.")
     membership_fee = models.DecimalField(**MONEY, default=Decimal("0"), help_text="Monthly, GBP.")
+    membership_fee_cap_pct = models.DecimalField(
+        **PCT,
+        null=True,
+        blank=True,
+        help_text="Shared savings: the membership fee is never more than this % of what trading saved the "
+        "household that month against the supplier alone (blank: no cap).",
+    )
     social_discount_pct = models.DecimalField(**PCT, default=Decimal("0"))
     fund_share_pct = models.DecimalField(**PCT, default=Decimal("0"), help_text="% of fees to the community fund.")
     tolerance_band_pct = models.DecimalField(
@@ -112,6 +119,11 @@ class RuleVersion(models.Model):
                     membership_fee__gte=0,
                 ),
                 name="rule_percentages_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(membership_fee_cap_pct__isnull=True)
+                | Q(membership_fee_cap_pct__gte=0, membership_fee_cap_pct__lte=100),
+                name="rule_fee_cap_in_range",
             ),
         ]
 

@@ -241,6 +241,7 @@ RULE_WORDS = {
     "fee_per_trade_pence": "fee per trade",
     "fee_pct": "fee on each trade's value",
     "membership_fee": "membership fee",
+    "membership_fee_cap_pct": "membership fee at most (share of the month's saving)",
     "social_discount_pct": "social tariff discount",
     "fund_share_pct": "share of fees to the community fund",
     "tolerance_band_pct": "tolerance band",

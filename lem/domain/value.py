@@ -22,8 +22,10 @@ import tariff (peak rate where the rules have one) and export price.
   lines of settlement (imports not bought, spill, exports not sold,
   shortfall), in exact micro-pence;
 * after fees: the statement's total -- plus trade fees, the pro-rata
-  membership fee (`fees.membership_fee_pence`, for days traded), less the
-  social tariff discount for fuel-poor households.
+  membership fee (`fees.membership_fee_pence`, for days traded; at most the
+  rules' share of the month's trading saving, `fees.capped_fee_pence`, where
+  the market caps it), less the social tariff discount for fuel-poor
+  households.
 
 The community as a whole (seed 002 C.7: a local market should keep ~2 p/kWh
 more value in the community): every member's gain after fees plus the
@@ -52,10 +54,10 @@ from .agent import (
     within_budget,
     worth_trading_today,
 )
-from .fees import membership_fee_pence
+from .fees import capped_fee_pence, membership_fee_pence
 from .settlement import BP, MICRO
 
-MODEL_VERSION = 10  # part of a stored report's key: bump when the replay's results change
+MODEL_VERSION = 11  # part of a stored report's key: bump when the replay's results change
 CO2_G_PER_KWH = {"grid": 207, "solar": 40, "wind": 12}
 MIN_ORDER_WH = 10
 EMA = 0.3  # weight of the latest traded day in the agent's track record
@@ -144,6 +146,7 @@ class ValueRules:
     fee_per_trade_pence: Decimal = Decimal("0")
     fee_pct: Decimal = Decimal("0")
     membership_fee: Decimal = Decimal("0")  # GBP a month
+    membership_fee_cap_pct: Decimal | None = None  # the fee at most this % of the month's trading saving
     social_discount_pct: Decimal = Decimal("0")
     fund_share_pct: Decimal = Decimal("0")
     price_floor: Decimal = Decimal("0")
@@ -157,6 +160,8 @@ class ValueRules:
         for name in ("fee_per_trade_pence", "fee_pct", "membership_fee", "social_discount_pct", "fund_share_pct"):
             if getattr(self, name) < 0:
                 raise ValueError_(f"{name}: cannot be negative.")
+        if self.membership_fee_cap_pct is not None and not 0 <= self.membership_fee_cap_pct <= 100:
+            raise ValueError_("membership_fee_cap_pct: a share of the saving, 0-100%.")
 
 
 @dataclass(frozen=True)
@@ -523,10 +528,15 @@ def replay(
         # recent traded days actually turned out
         factor = np.where((traded_days >= 1) & (ema_expected > 0), ema_real / np.maximum(ema_expected, 1e-9), 1.0)
         factor = np.clip(factor, -1.0, 1.5)
-        # after its first traded day of a month, a household trades only while what
-        # the month has won after its fees already pays for the day's share of the fee
-        ahead = (fee_month == 0) | (banked - fee_month >= day_fee)
-        trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0) & ahead
+        if rules.membership_fee_cap_pct is None:
+            # after its first traded day of a month, a household trades only while what
+            # the month has won after its fees already pays for the day's share of the fee
+            ahead = (fee_month == 0) | (banked - fee_month >= day_fee)
+            trades_today = worth_trading_today(gain * factor, day_fee) & (factor > 0) & ahead
+        else:
+            # the fee is at most a share of what the month's trading saved: a day that is
+            # expected to gain cannot cost its household more in fees than it gains
+            trades_today = worth_trading_today(gain * factor, 0) & (factor > 0)
         bq[:, ~trades_today] = 0
         oq[:, ~trades_today] = 0
         realised = np.zeros(len(mem))
@@ -725,6 +735,15 @@ def replay(
             dtype=np.int64,
         )
         fees = r.fees
+        if rules.membership_fee_cap_pct is not None:  # shared savings: the fee never more than its share
+            saved = sup_only - before - fees
+            memb = np.array(
+                [
+                    capped_fee_pence(fee_pence=int(f), saving_pence=int(s), cap_pct=rules.membership_fee_cap_pct)
+                    for f, s in zip(memb, saved, strict=True)
+                ],
+                dtype=np.int64,
+            )
         disc = r.discount
         # the month's bill: trading and supplier lines exact (a household that
         # does not trade pays exactly the supplier's bill, without the pennies

@@ -44,6 +44,7 @@ from lem.services.clearing import (  # noqa: F401
 from lem.services.fees import (  # noqa: F401
     membership_fees_post,
     month_bounds,
+    month_savings_pence,
 )
 from lem.services.markets import (  # noqa: F401
     market_create,

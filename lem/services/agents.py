@@ -358,7 +358,9 @@ def _worth_trading_today(
     day covers the day's share of the fee (`worth_trading_today`), and, once
     it has traded on an earlier day of the month, only while what the month
     has won after those days' fees still pays for today's. Those already
-    trading today pay the day's fee anyway and go on."""
+    trading today pay the day's fee anyway and go on. Where the rules cap
+    the fee at a share of the month's trading saving, a day's fee can never
+    cost more than the day gains: an agent trades when it expects a gain."""
     from assets.models import IntervalReading, Meter
     from lem.domain.fees import days_in_month
 
@@ -368,7 +370,8 @@ def _worth_trading_today(
     tz = ZoneInfo(market.community.timezone)
     local = period_start.astimezone(tz)
     today, month = local.date(), local.date().replace(day=1)
-    day_fee = monthly_micro // days_in_month(month)
+    capped = rule.membership_fee_cap_pct is not None
+    day_fee = 0 if capped else monthly_micro // days_in_month(month)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     day_end = (local.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).replace(
         tzinfo=tz
@@ -449,7 +452,8 @@ def _worth_trading_today(
     keep = worth_trading_today(gain, day_fee)
     month_traded = np.array([len(traded.get(p.pk, ())) for p, _, _ in undecided])
     won = np.array([budgets[p.pk].won_micro for p, _, _ in undecided])
-    keep &= (month_traded == 0) | (won - month_traded * day_fee >= day_fee)
+    if not capped:
+        keep &= (month_traded == 0) | (won - month_traded * day_fee >= day_fee)
     out = {c[0].pk for c, k in zip(undecided, keep.tolist(), strict=True) if not k}
     if out:
         log.info(

@@ -28,6 +28,7 @@ RULE_FIELDS = (
     "fee_per_trade_pence",
     "fee_pct",
     "membership_fee",
+    "membership_fee_cap_pct",
     "social_discount_pct",
     "tolerance_band_pct",
     "fund_share_pct",
@@ -58,6 +59,15 @@ def _clean_rules(values: dict) -> dict:
             if name.endswith("_pct") and d > 100:
                 raise DomainError(f"{what} cannot be above 100%.", field=name)
             out[name] = d
+    cap = values.get("membership_fee_cap_pct")
+    if cap not in (None, ""):
+        d = _decimal(cap, "The membership fee's cap", "membership_fee_cap_pct")
+        if not 0 <= d <= 100:
+            raise DomainError(
+                "The membership fee's cap is a share of what trading saved the household: 0-100%.",
+                field="membership_fee_cap_pct",
+            )
+        out["membership_fee_cap_pct"] = d
     if values.get("peak_import_price") not in (None, ""):
         out["peak_import_price"] = _decimal(values["peak_import_price"], "The peak import price", "peak_import_price")
     if "import_price" not in out or "export_price" not in out:

@@ -55,6 +55,7 @@ def value_rules(rule: RuleVersion, market: Market) -> vd.ValueRules:
         fee_per_trade_pence=rule.fee_per_trade_pence,
         fee_pct=rule.fee_pct,
         membership_fee=rule.membership_fee,
+        membership_fee_cap_pct=rule.membership_fee_cap_pct,
         social_discount_pct=rule.social_discount_pct,
         fund_share_pct=rule.fund_share_pct,
         price_floor=market.price_floor,

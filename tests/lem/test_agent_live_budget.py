@@ -158,3 +158,16 @@ def test_after_a_traded_day_an_agent_goes_on_only_while_the_month_pays_for_the_n
         made = services.agent_place_orders(market=mw.market, period_start=D, now=BEFORE_GATE)
     assert made == 0
     assert "membership fee" in caplog.text
+
+
+def test_with_the_fee_capped_at_a_share_of_the_saving_an_agent_trades_any_day_it_expects_to_gain(world, caplog):
+    """The same buyer as above (8p expected today, under the day's 8.33p of the fee) orders
+    when the rules cap the fee at half of what the month's trading saved: a day's fee can then
+    never cost more than the day gains."""
+    mw = make_market(world, rules={**RULES, "membership_fee_cap_pct": "50"})
+    week_of_readings(mw, D)
+    with caplog.at_level(logging.INFO, logger="lem.services.agents"):
+        made = services.agent_place_orders(market=mw.market, period_start=D, now=BEFORE_GATE)
+    assert made == 2
+    assert {o.participant for o in Order.objects.all()} == {mw.buyer, mw.seller}
+    assert "membership fee" not in caplog.text

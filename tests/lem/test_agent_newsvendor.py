@@ -221,3 +221,55 @@ def test_the_agents_trading_never_costs_a_household_more_than_the_supplier_over_
         f"a household paid {-worst}p more than the supplier alone in a month (stake {stake_pence}p) "
         f"(seed {seed}, {homes} homes, month {month}, {mechanism})"
     )
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(min_value=1, max_value=10_000),
+    homes=st.integers(min_value=4, max_value=10),
+    month=st.sampled_from([1, 4, 6, 9, 11]),
+)
+def test_with_the_fee_capped_at_half_the_saving_every_household_that_trading_saved_money_is_better_off(
+    seed, homes, month
+):
+    """A £1.50 membership fee, a 1 % trade fee and the fee capped at 50 % of the month's trading
+    saving (shared savings): no household pays a membership fee above half of what its trading
+    saved it after trade fees, and every household whose trading saved it anything ends the month
+    better off than with the supplier alone, fees included (issue 17: under a fee without the cap,
+    homes whose batteries left little to trade paid more in fees than they won)."""
+    from lem import simyear
+    from lem.domain import value as vd
+
+    sites = simyear.demo_like_sites(homes, seed=seed)
+    start = datetime(2025, month, 1, tzinfo=ZoneInfo("Europe/London"))
+    year = simyear.simulate_year(sites, start=start, days=calendar.monthrange(2025, month)[1], weather_seed=seed)
+    m = len(sites)
+    members = vd.Members(
+        member=np.ones(m, bool),
+        household=np.array([s.household for s in sites]),
+        fuel_poor=np.zeros(m, bool),
+        max_buy=np.full(m, 100.0),
+        min_sell=np.zeros(m),
+        source=["wind" if s.wind_rated_w else "solar" for s in sites],
+    )
+    rules = vd.ValueRules(
+        import_price=Decimal("24.5"),
+        export_price=Decimal("15"),
+        match_tariff=Decimal("20"),
+        fee_pct=Decimal("1"),
+        membership_fee=Decimal("1.50"),
+        membership_fee_cap_pct=Decimal("50"),
+    )
+    r = vd.replay(
+        import_wh=year.import_wh,
+        export_wh=year.export_wh,
+        members=members,
+        rules=rules,
+        calendar=simyear.calendar(year),
+        battery_spare_wh=year.battery_spare_wh,
+    )
+    saved = r.saving_before - r.trade_fees  # what trading saved, trade fees paid
+    assert (r.membership <= np.maximum(saved, 0) // 2).all()
+    gained = saved > 0
+    assert (r.saving_after[gained] > 0).all(), f"seed {seed}, {homes} homes, month {month}"
+    assert r.membership.sum() > 0 or not gained.any(), "the cap is not a waiver: households that gained pay"

@@ -60,3 +60,29 @@ def test_it_shows_the_modelled_effect_on_households_once_ready(mw, proposal, cli
 
 def test_an_outsider_sees_no_vote(mw, proposal, client_as):
     assert client_as("outsider").get(URL).status_code in (403, 404)
+
+
+def test_a_fee_cap_is_proposed_voted_on_and_shown_and_a_cap_above_100_percent_is_refused(mw, world, client_as):
+    from community.errors import DomainError
+    from lem.models import RuleVersion
+
+    closes = (timezone.now() + timedelta(days=9)).replace(hour=18, minute=0, second=0, microsecond=0)
+    n = RuleVersion.objects.count()
+    with pytest.raises(DomainError, match="0-100%"):
+        services.rule_propose(
+            market=mw.market,
+            actor=world.users["member"],
+            values={**RULES, "membership_fee_cap_pct": "150"},
+            effective_from=closes,
+        )
+    assert RuleVersion.objects.count() == n
+    services.rule_propose(
+        market=mw.market,
+        actor=world.users["member"],
+        values={**RULES, "membership_fee_cap_pct": "50"},
+        effective_from=closes,
+        reason="Shared savings",
+    )
+    page = client_as("member").get(URL).content.decode()
+    assert "Membership fee at most (share of the month&#x27;s saving)" in page
+    assert "<td>none</td><td><strong>50 %</strong></td>" in page  # none now -> 50 % proposed

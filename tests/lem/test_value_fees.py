@@ -5,13 +5,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from community.selectors import ledger_verify
 from lem import services
-from lem.domain.fees import days_in_month, fee_days, membership_fee_pence
+from lem.domain.fees import capped_fee_pence, days_in_month, fee_days, membership_fee_pence
 from lem.models import MonthlyCharge, Participant
 
-from .factories import NOW, make_market, place, reading
+from .factories import NOW, RULES, make_market, place, reading
 
 
 def test_a_whole_month_traded_pays_the_whole_fee():
@@ -83,3 +85,76 @@ def test_a_member_who_joined_late_and_never_traded_pays_nothing(mw):
     Participant.objects.filter(pk=mw.buyer.pk).update(created_at=NOW + timedelta(days=10))
     assert services.membership_fees_post(market=mw.market, month=date(2026, 6, 1)) == 0
     assert not MonthlyCharge.objects.filter(participant=mw.buyer).exists()
+
+
+# --- shared savings: the fee at most a share of what trading saved ---------------------
+
+
+@given(
+    fee=st.integers(0, 10_000),
+    saving=st.integers(-100_000, 100_000),
+    cap=st.one_of(st.none(), st.decimals(0, 100, places=2)),
+)
+def test_a_capped_fee_never_takes_more_than_its_share_of_the_month_s_saving(fee, saving, cap):
+    got = capped_fee_pence(fee_pence=fee, saving_pence=saving, cap_pct=cap)
+    assert 0 <= got <= fee
+    if cap is None:
+        assert got == fee
+    else:
+        assert got <= max(saving, 0) * cap / 100  # so trading + fee is never below (1 - cap) x the saving
+        assert got == fee or got > max(saving, 0) * cap / 100 - 1  # and no less than it (whole pence, down)
+        if saving <= 0:
+            assert got == 0
+
+
+def test_a_cap_outside_0_to_100_percent_is_refused():
+    with pytest.raises(ValueError, match="0-100"):
+        capped_fee_pence(fee_pence=100, saving_pence=500, cap_pct=Decimal("101"))
+    with pytest.raises(ValueError, match="negative"):
+        capped_fee_pence(fee_pence=-1, saving_pence=500, cap_pct=Decimal("50"))
+
+
+@pytest.fixture
+def capped(world):
+    return make_market(world, rules={**RULES, "membership_fee_cap_pct": "50"})
+
+
+def _trade_and_settle(mw, period, *, used_wh=1000):
+    place(mw, mw.seller, "offer", 1000, "12", period=period, now=period - timedelta(hours=1))
+    place(mw, mw.buyer, "bid", 1000, "25", period=period, now=period - timedelta(hours=1))
+    services.market_clear(market=mw.market, period_start=period, now=period)
+    reading(mw.buyer, period, used_wh, 0)
+    reading(mw.seller, period, 0, 1000)
+    services.settlement_settle_period(market=mw.market, period_start=period, now=period + timedelta(hours=1))
+
+
+def test_a_capped_fee_is_at_most_half_of_what_trading_saved_and_follows_the_saving(capped, world):
+    """Rules v1 cap the £2.50 membership fee at 50 % of the month's trading saving. One day's
+    trade of 1 kWh saves each side a few pence, less than twice the day's 8p share of the fee:
+    each pays half its saving. A household whose bought kWh went unused saved nothing and pays
+    nothing. Running twice changes nothing; a second day trues the charges up."""
+    june = date(2026, 6, 1)
+    _trade_and_settle(capped, datetime(2026, 6, 3, 10, 30, tzinfo=UTC))
+    saved = services.month_savings_pence(capped.market, june)
+    assert saved[capped.buyer.pk] > 0 and saved[capped.seller.pk] > 0
+    assert services.membership_fees_post(market=capped.market, month=june) == 2
+    for p in (capped.buyer, capped.seller):
+        fee = MonthlyCharge.objects.get(participant=p, month=june).amount
+        assert fee == Decimal(min(8, saved[p.pk] // 2)) / 100  # £2.50 x 1/30 = 8p, or half the saving
+        assert fee * 100 <= Decimal(saved[p.pk]) / 2
+    assert services.membership_fees_post(market=capped.market, month=june) == 0
+    _trade_and_settle(capped, datetime(2026, 6, 4, 10, 30, tzinfo=UTC))
+    saved2 = services.month_savings_pence(capped.market, june)
+    assert services.membership_fees_post(market=capped.market, month=june) == 2
+    for p in (capped.buyer, capped.seller):
+        assert MonthlyCharge.objects.get(participant=p, month=june).amount == Decimal(min(17, saved2[p.pk] // 2)) / 100
+    assert ledger_verify(world.community).ok
+
+
+def test_a_household_whose_trading_saved_nothing_pays_no_capped_fee(capped):
+    july = date(2026, 7, 1)
+    # the buyer used none of the kWh it bought: sold back at the export price, a loss
+    _trade_and_settle(capped, datetime(2026, 7, 2, 10, 30, tzinfo=UTC), used_wh=0)
+    assert services.month_savings_pence(capped.market, july)[capped.buyer.pk] < 0
+    services.membership_fees_post(market=capped.market, month=july)
+    assert not MonthlyCharge.objects.filter(participant=capped.buyer, month=july, amount__gt=0).exists()
