@@ -167,6 +167,7 @@ class Statement:
     sources: list[dict] = field(default_factory=list)
     days: list[dict] = field(default_factory=list)
     tolerance_band_pct: Decimal = ZERO  # the rules' tolerance band in force at the month's start
+    fee_cap_pct: Decimal | None = None  # the rules' cap on the membership fee (share of the month's saving)
     band_wh: int = 0  # of the supplier energy, what settled inside the band (at the local price)
     band_cost: Decimal = ZERO  # its net cost (+) / credit (-), part of the supplier figures
 
@@ -220,7 +221,9 @@ def statement(participant: Participant, month: date) -> Statement:
     start, end = month_bounds(participant.market, month)
     s = Statement(participant, month)
     try:
-        s.tolerance_band_pct = rules_in_force(participant.market, start).tolerance_band_pct
+        rule = rules_in_force(participant.market, start)
+        s.tolerance_band_pct = rule.tolerance_band_pct
+        s.fee_cap_pct = rule.membership_fee_cap_pct
     except DomainError:  # a market without approved rules has no band
         s.tolerance_band_pct = ZERO
     agg = SettlementLine.objects.filter(

@@ -66,6 +66,18 @@ def statement_rows(s) -> list[dict]:
     ]
 
 
+def fee_note(cap_pct: Decimal | None) -> str:
+    """How the membership fee was worked out (issue 17)."""
+    note = "The membership fee is charged for the days you traded, pro rata."
+    if cap_pct is None:
+        return note
+    pct = f"{Decimal(cap_pct).normalize():f}"
+    return (
+        f"{note} It is never more than {pct}% of what trading saved you in the month against the supplier "
+        "alone, and nothing in a month trading saved you nothing (the market's rules)."
+    )
+
+
 def tolerance_note(band_pct: Decimal | None) -> str:
     """How a difference between what was traded and what the meter measured is settled."""
     if not band_pct:
@@ -104,5 +116,6 @@ def statement_summary(s) -> dict:
         "headline": against_supplier(s.savings),
         "saved": s.savings > 0,
         "tolerance_note": tolerance_note(s.tolerance_band_pct),
+        "fee_note": fee_note(s.fee_cap_pct),
         "band": band_rows(s),
     }

@@ -445,6 +445,7 @@ def _statement_pdf(s, community) -> HttpResponse:
         t,
         Spacer(1, 12),
         Paragraph(words["tolerance_note"], st["Normal"]),
+        Paragraph(words["fee_note"], st["Normal"]),
         *([Spacer(1, 6), t3] if words["band"] else []),
         Spacer(1, 18),
         t2,

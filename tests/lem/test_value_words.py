@@ -72,3 +72,14 @@ def test_the_page_and_the_pdf_say_the_same_thing(mw, client, world):
     for row in statement_rows(s):
         assert row["label"] in page
         assert row["money"] in page
+
+
+def test_a_capped_membership_fee_is_explained_on_the_statement(world, client):
+    from .factories import RULES
+
+    mw = make_market(world, rules={**RULES, "membership_fee_cap_pct": "50"})
+    period = _settled(mw)
+    client.force_login(world.neighbour)
+    month = timezone.localtime(period).strftime("%Y-%m")
+    page = client.get(f"/c/test-green/market/my/statements/{month}/").content.decode()
+    assert "never more than 50% of what trading saved you in the month" in page

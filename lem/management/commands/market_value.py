@@ -98,6 +98,7 @@ def _rules_line(r: dict) -> str:
     return (
         f"{r['mechanism']}, import {r['import_price']} p/kWh, export {r['export_price']} p/kWh,"
         f" fee {r['fee_per_trade_pence']} p/trade + {r['fee_pct']} %, membership £{r['membership_fee']}/month"
+        + (f" at most {r['membership_fee_cap_pct']} % of the month's saving" if r.get("membership_fee_cap_pct") else "")
     )
 
 
