@@ -67,9 +67,10 @@ def month_savings_pence(market: Market, month: date) -> dict[int, int]:
             f=Sum("fees"),
         )
     )
+    z = Decimal("0")
     out = {}
     for r in rows:
-        paid = r["lc"] - r["li"] + r["sc"] - r["si"] + r["f"]
+        paid = (r["lc"] or z) - (r["li"] or z) + (r["sc"] or z) - (r["si"] or z) + (r["f"] or z)
         out[r["participant_id"]] = int(((r["so"] - paid) * 100).to_integral_value())
     return out
 
@@ -106,7 +107,8 @@ def membership_fees_post(*, market: Market, month: date, actor: Any = None) -> i
         pence = capped_fee_pence(fee_pence=pence, saving_pence=savings.get(p.pk, 0), cap_pct=cap)
         amount = pence_to_gbp(pence)
         charge = existing.get(p.pk)
-        before = charge.amount if charge is not None else Decimal("0")
+        adjusting = charge is not None
+        before = charge.amount if adjusting else Decimal("0")
         if amount == before:
             continue
         if charge is None:
@@ -116,16 +118,16 @@ def membership_fees_post(*, market: Market, month: date, actor: Any = None) -> i
             charge.save(update_fields=["amount"])
         delta = amount - before
         key = f"lem:membership:{p.pk}:{month:%Y-%m}"
-        if before:
-            # a capped fee can go down and up again as the month settles: each change its own key
-            n = JournalEntry.objects.filter(community=market.community, idempotency_key__startswith=key).count()
-            key += f":{n}:{before}->{amount}"
+        if adjusting:
+            # a fee can go down (a capped fee, as the month's saving settles) and up again: each change its own key
+            k = JournalEntry.objects.filter(community=market.community, idempotency_key__startswith=key).count()
+            key += f":{k}:{before}->{amount}"
         specs.append(
             EntrySpec(
                 lines=[(member_account(p), delta), (_account(market, sm.OPERATOR, cache), -delta)],
                 memo=f"Membership fee {month:%B %Y} ({p.pseudonym}): {n} day(s) traded"
                 + (f", at most {cap.normalize():f}% of the month's saving" if cap is not None else "")
-                + (" (adjusted)" if before else ""),
+                + (" (adjusted)" if adjusting else ""),
                 source="lem.fees",
                 idempotency_key=key,
                 effective_at=start,

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import models
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -158,3 +159,29 @@ def test_a_household_whose_trading_saved_nothing_pays_no_capped_fee(capped):
     assert services.month_savings_pence(capped.market, july)[capped.buyer.pk] < 0
     services.membership_fees_post(market=capped.market, month=july)
     assert not MonthlyCharge.objects.filter(participant=capped.buyer, month=july, amount__gt=0).exists()
+
+
+def test_a_capped_fee_that_falls_to_nothing_and_rises_again_is_posted_each_time(capped, world):
+    """A late reading wipes out the buyer's saving (its bought kWh unused), then a corrected
+    one restores it: the charge goes 5p -> 0 -> 5p and each change reaches the ledger (the
+    ledger's idempotency keys once made the second 0 -> 5p a duplicate of the first posting)."""
+    from community.models import JournalLine
+    from lem.services.orders import member_account
+
+    june = date(2026, 6, 1)
+    period = datetime(2026, 6, 3, 10, 30, tzinfo=UTC)
+    _trade_and_settle(capped, period)
+    amounts = []
+    for used in (None, 0, 1000):
+        if used is not None:  # the meter operator's late correction, settled again
+            reading(capped.buyer, period, used, 0)
+            services.settlement_settle_period(market=capped.market, period_start=period, now=period + timedelta(days=1))
+        services.membership_fees_post(market=capped.market, month=june)
+        charge = MonthlyCharge.objects.filter(participant=capped.buyer, month=june).first()
+        amounts.append(charge.amount if charge else Decimal("0"))
+        posted = JournalLine.objects.filter(account=member_account(capped.buyer), entry__source="lem.fees").aggregate(
+            s=models.Sum("amount")
+        )["s"] or Decimal("0")
+        assert posted == amounts[-1]  # the ledger says what the charge says
+    assert amounts[0] > 0 and amounts[1] == 0 and amounts[2] == amounts[0]
+    assert ledger_verify(world.community).ok
