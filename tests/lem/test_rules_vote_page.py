@@ -86,3 +86,9 @@ def test_a_fee_cap_is_proposed_voted_on_and_shown_and_a_cap_above_100_percent_is
     page = client_as("member").get(URL).content.decode()
     assert "Membership fee at most (share of the month&#x27;s saving)" in page
     assert "<td>none</td><td><strong>50 %</strong></td>" in page  # none now -> 50 % proposed
+
+
+def test_the_first_rules_apply_from_the_market_s_start_not_a_date_ten_years_back(mw, client_as):
+    page = client_as("member").get(URL).content.decode()
+    assert "<td>the market's start</td>" in page
+    assert f"{mw.market.rule_versions.get(number=1).effective_from:%Y}" not in page.split("History")[1]
