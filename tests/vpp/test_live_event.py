@@ -142,8 +142,11 @@ def test_a_broker_outage_loses_no_command_and_sends_none_twice(world, monkeypatc
         return up["ok"]
 
     monkeypatch.setattr("assets.mqtt.publisher.publish", publish)
-    now = timezone.now()
-    start = now.replace(second=0, microsecond=0, minute=0 if now.minute < 30 else 30)
+    real = timezone.now()
+    start = real.replace(second=0, microsecond=0, minute=0 if real.minute < 30 else 30)
+    # the resend 30 s later must fall in the same half-hour whatever the clock says (at 03:29:45 it
+    # used to be the next period's dispatch, with a new command)
+    now = min(real, start + timedelta(minutes=29))
     enrol_battery(world, at=now - timedelta(days=1), telemetry_at=now)
     ev = accepted_event(world, start=start, now=start - timedelta(hours=2), volume="2.0")
     with django_capture_on_commit_callbacks(execute=True):
