@@ -721,12 +721,18 @@ def replay(
             flags[tb[tsel], days - day0] = True
             flags[ts[tsel], days - day0] = True
             traded = flags.sum(axis=1).astype(np.int64)
+        fees = r.fees
+        saved = sup_only - before - fees  # what trading saved: the base of a shared-savings cap
         memb = np.array(
             [
-                membership_fee_pence(
-                    monthly_fee_pence=monthly_fee_pence,
-                    month=calendar.month_first[mi],
-                    days_charged=min(int(traded[j]), calendar.month_days[mi]),
+                capped_fee_pence(
+                    fee_pence=membership_fee_pence(
+                        monthly_fee_pence=monthly_fee_pence,
+                        month=calendar.month_first[mi],
+                        days_charged=min(int(traded[j]), calendar.month_days[mi]),
+                    ),
+                    saving_pence=int(saved[j]),
+                    cap_pct=rules.membership_fee_cap_pct,
                 )
                 if members.member[j]
                 else 0
@@ -734,16 +740,6 @@ def replay(
             ],
             dtype=np.int64,
         )
-        fees = r.fees
-        if rules.membership_fee_cap_pct is not None:  # shared savings: the fee never more than its share
-            saved = sup_only - before - fees
-            memb = np.array(
-                [
-                    capped_fee_pence(fee_pence=int(f), saving_pence=int(s), cap_pct=rules.membership_fee_cap_pct)
-                    for f, s in zip(memb, saved, strict=True)
-                ],
-                dtype=np.int64,
-            )
         disc = r.discount
         # the month's bill: trading and supplier lines exact (a household that
         # does not trade pays exactly the supplier's bill, without the pennies

@@ -161,6 +161,36 @@ def test_a_day_is_traded_only_if_it_pays_its_share_of_the_fee():
     assert list(worth_trading_today(np.array([4.0, 6.0]), 5.0)) == [False, True]
 
 
+def _replay_month(seed: int, homes: int, month: int, rules):
+    """``homes`` demo-like simulated homes (the simulator's weather, demand and devices) trading
+    for one whole local calendar month of 2025 under ``rules``: (the replay's result, its calendar)."""
+    from lem import simyear
+    from lem.domain import value as vd
+
+    sites = simyear.demo_like_sites(homes, seed=seed)
+    start = datetime(2025, month, 1, tzinfo=ZoneInfo("Europe/London"))
+    year = simyear.simulate_year(sites, start=start, days=calendar.monthrange(2025, month)[1], weather_seed=seed)
+    cal = simyear.calendar(year)
+    m = len(sites)
+    members = vd.Members(
+        member=np.ones(m, bool),
+        household=np.array([s.household for s in sites]),
+        fuel_poor=np.zeros(m, bool),
+        max_buy=np.full(m, 100.0),
+        min_sell=np.zeros(m),
+        source=["wind" if s.wind_rated_w else "solar" for s in sites],
+    )
+    r = vd.replay(
+        import_wh=year.import_wh,
+        export_wh=year.export_wh,
+        members=members,
+        rules=rules,
+        calendar=cal,
+        battery_spare_wh=year.battery_spare_wh,
+    )
+    return r, cal
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(min_value=1, max_value=10_000),
@@ -181,24 +211,8 @@ def test_the_agents_trading_never_costs_a_household_more_than_the_supplier_over_
     nothing at stake). History used to be taken as certain: seed 1, 9 homes,
     June lost 40p; the floors (what every one of the last 7 days used) lost a
     few pence until they too came within the month's budget."""
-    from lem import simyear
     from lem.domain import value as vd
 
-    sites = simyear.demo_like_sites(homes, seed=seed)
-    start = datetime(2025, month, 1, tzinfo=ZoneInfo("Europe/London"))  # a whole local calendar month
-    days = calendar.monthrange(2025, month)[1]
-    year = simyear.simulate_year(sites, start=start, days=days, weather_seed=seed)
-    cal = simyear.calendar(year)
-    assert len(cal.month_labels) == 1
-    m = len(sites)
-    members = vd.Members(
-        member=np.ones(m, bool),
-        household=np.array([s.household for s in sites]),
-        fuel_poor=np.zeros(m, bool),
-        max_buy=np.full(m, 100.0),
-        min_sell=np.zeros(m),
-        source=["wind" if s.wind_rated_w else "solar" for s in sites],
-    )
     rules = vd.ValueRules(
         mechanism=mechanism,
         import_price=Decimal("24.5"),
@@ -206,14 +220,8 @@ def test_the_agents_trading_never_costs_a_household_more_than_the_supplier_over_
         export_price=Decimal("15"),
         match_tariff=Decimal("20"),
     )
-    r = vd.replay(
-        import_wh=year.import_wh,
-        export_wh=year.export_wh,
-        members=members,
-        rules=rules,
-        calendar=cal,
-        battery_spare_wh=year.battery_spare_wh,
-    )
+    r, cal = _replay_month(seed, homes, month, rules)
+    assert len(cal.month_labels) == 1
     assert r.matched_wh > 0, "the month traded nothing: the property would say nothing"
     worst = r.month_saving_before.min()
     stake_pence = -(-vd.STAKE_MICRO // vd.MICRO)
@@ -237,21 +245,8 @@ def test_with_the_fee_capped_at_half_the_saving_every_household_that_trading_sav
     saved it after trade fees, and every household whose trading saved it anything ends the month
     better off than with the supplier alone, fees included (issue 17: under a fee without the cap,
     homes whose batteries left little to trade paid more in fees than they won)."""
-    from lem import simyear
     from lem.domain import value as vd
 
-    sites = simyear.demo_like_sites(homes, seed=seed)
-    start = datetime(2025, month, 1, tzinfo=ZoneInfo("Europe/London"))
-    year = simyear.simulate_year(sites, start=start, days=calendar.monthrange(2025, month)[1], weather_seed=seed)
-    m = len(sites)
-    members = vd.Members(
-        member=np.ones(m, bool),
-        household=np.array([s.household for s in sites]),
-        fuel_poor=np.zeros(m, bool),
-        max_buy=np.full(m, 100.0),
-        min_sell=np.zeros(m),
-        source=["wind" if s.wind_rated_w else "solar" for s in sites],
-    )
     rules = vd.ValueRules(
         import_price=Decimal("24.5"),
         export_price=Decimal("15"),
@@ -260,14 +255,7 @@ def test_with_the_fee_capped_at_half_the_saving_every_household_that_trading_sav
         membership_fee=Decimal("1.50"),
         membership_fee_cap_pct=Decimal("50"),
     )
-    r = vd.replay(
-        import_wh=year.import_wh,
-        export_wh=year.export_wh,
-        members=members,
-        rules=rules,
-        calendar=simyear.calendar(year),
-        battery_spare_wh=year.battery_spare_wh,
-    )
+    r, _ = _replay_month(seed, homes, month, rules)
     saved = r.saving_before - r.trade_fees  # what trading saved, trade fees paid
     assert (r.membership <= np.maximum(saved, 0) // 2).all()
     gained = saved > 0
